@@ -1,0 +1,3 @@
+module github.com/labrats-work/flightline
+
+go 1.26.0

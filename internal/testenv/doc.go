@@ -1,0 +1,2 @@
+// Package testenv gates integration tests on real components: skip locally, fail under CI=true.
+package testenv
