@@ -182,7 +182,7 @@ func ParseConfig(file string, data []byte, opts ...ParseOption) (*Config, error)
 		switch {
 		case (apiVersion == "flagger.app/v1beta1" && kind == "Canary") || (apiVersion == "flightline.dev/v1alpha1" && kind == "CanaryMonitor"):
 			if analysisDoc != nil {
-				return nil, p.errAt(root, "kind", "a second %s document: give exactly one analysis (Canary or CanaryMonitor) per file", kind)
+				return nil, p.errAt(get(root, "kind"), "kind", "a second %s document: give exactly one analysis (Canary or CanaryMonitor) per file", kind)
 			}
 			analysisDoc = root
 		case kind == "MetricTemplate" && strings.HasPrefix(apiVersion, "flagger.app/"):
@@ -663,6 +663,9 @@ func (p *parser) metric(c *Config, n *yaml.Node, path string, templates map[stri
 			return m, p.errAt(get(n, "minRequests"), path+".requestsQuery", "minRequests needs a requestsQuery (or a selector for the built-in one)")
 		}
 		m.RequestsQuery = requestsQuery(c.Selector, promDuration(m.Window))
+	}
+	if m.MinRequests <= 0 {
+		m.MinRequests, m.RequestsQuery = 0, "" // no guard
 	}
 	return m, nil
 }
