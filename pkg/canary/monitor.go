@@ -27,7 +27,7 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 
 type monitorOptions struct {
 	clock     Clock
-	onTick    func(Tick)
+	onTick    []func(Tick)
 	readyPoll time.Duration
 }
 
@@ -37,8 +37,10 @@ type MonitorOption func(*monitorOptions)
 // WithClock sets the clock. Default: the system clock.
 func WithClock(c Clock) MonitorOption { return func(o *monitorOptions) { o.clock = c } }
 
-// WithTickFunc calls f after every tick (e.g. to log it). Default: none.
-func WithTickFunc(f func(Tick)) MonitorOption { return func(o *monitorOptions) { o.onTick = f } }
+// WithTickFunc calls f after every tick (e.g. to log it); several are called in order. Default: none.
+func WithTickFunc(f func(Tick)) MonitorOption {
+	return func(o *monitorOptions) { o.onTick = append(o.onTick, f) }
+}
 
 // WithReadyPoll sets how often the readyQuery is asked. Default: the analysis interval, at most 5 s.
 func WithReadyPoll(d time.Duration) MonitorOption { return func(o *monitorOptions) { o.readyPoll = d } }
@@ -92,8 +94,8 @@ func Monitor(ctx context.Context, cfg *Config, p metrics.Provider, opts ...Monit
 		if err != nil {
 			return r, fmt.Errorf("canary %s: %w", cfg.Name, err)
 		}
-		if o.onTick != nil {
-			o.onTick(t)
+		for _, f := range o.onTick {
+			f(t)
 		}
 	}
 	return r, nil
