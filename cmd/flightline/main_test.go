@@ -58,3 +58,14 @@ func TestRun_ErrorsAreRedactedAndAnnotated(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stdout, "::error title=flightline nope::unknown command")
 }
+
+func TestDemo_ListsStagesHonestly(t *testing.T) {
+	code, stdout, stderr := runCLI(t, nil, "demo")
+	require.Equal(t, 0, code, stderr)
+	outs, err := actions.ParseOutputs(stdout)
+	require.NoError(t, err)
+	for _, st := range pipeline {
+		assert.Contains(t, stderr, st.command)
+	}
+	assert.NotEqual(t, "", outs["stages-missing"])
+}
