@@ -143,7 +143,9 @@ func TestValidateRange(t *testing.T) {
 	} {
 		assert.NoError(t, ValidateRange(ok), ok)
 	}
-	for _, bad := range []string{"", "   ", "latest", ">=", "1.4.0 <", "1.4.0.1", "v"} {
+	for _, bad := range []string{"", "   ", "latest", ">=", "1.4.0 <", "1.4.0.1", "v",
+		">=1.4.0\n<2.0.0", "1.4.0\t", "1.4.0\u2028", // Masterminds accepts these; a one-line PR must not
+	} {
 		err := ValidateRange(bad)
 		require.ErrorIs(t, err, ErrInvalidRange, bad)
 	}
