@@ -132,7 +132,7 @@ func TestSetRange_Errors(t *testing.T) {
 		fragments      []string
 	}{
 		{"missing", "apps/agent", "1.5.0", ErrNotFound, []string{`"apps/agent" is not in the file`, "staging/agent (line 1)", "other (no metadata.namespace) (line 6)"}},
-		{"missing", "flux-system/other", "1.5.0", ErrNotFound, []string{"other (no metadata.namespace)"}},
+		{"missing", "flux-system/other", "1.5.0", ErrNotFound, []string{"other (no metadata.namespace)", `did you mean "other"?`}},
 		{"no-policies", "apps/agent", "1.5.0", ErrNotFound, []string{"the file has no ImagePolicy of image.toolkit.fluxcd.io/v1beta2 or image.toolkit.fluxcd.io/v1"}},
 		{"duplicate", "apps/agent", "1.5.0", ErrDuplicate, []string{`"apps/agent" is defined 2 times (lines 1, 6); keep one`}},
 		{"duplicate-range-key", "apps/agent", "1.5.0", ErrDuplicate, []string{"spec.policy.semver.range 2 times"}},
@@ -140,6 +140,7 @@ func TestSetRange_Errors(t *testing.T) {
 		{"anchor", "apps/agent", "1.5.0", ErrUnsupported, []string{"line 9, column 14", "has an anchor (&r)"}},
 		{"alias", "apps/agent", "1.5.0", ErrUnsupported, []string{"is an alias (*r)", "write the range there literally"}},
 		{"anchored-parent", "apps/agent", "1.5.0", ErrUnsupported, []string{"lies under an anchor (&s, line 8)"}},
+		{"aliased-parent", "apps/agent", "1.5.0", ErrUnsupported, []string{"lies under an alias (*p, line 8)", "write that mapping literally"}},
 		{"block-scalar", "apps/agent", "1.5.0", ErrUnsupported, []string{"is a block scalar", "on one line"}},
 		{"folded-scalar", "apps/agent", "1.5.0", ErrUnsupported, []string{"is a block scalar"}},
 		{"tagged", "apps/agent", "1.5.0", ErrUnsupported, []string{"explicit tag (!!str)"}},
