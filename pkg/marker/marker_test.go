@@ -14,7 +14,7 @@ var promo = marker.Promotion{
 	V: 1, Policy: "ai-agents-platform/ai-agents-prod", File: "ai-agents-image-automation.yaml",
 	PreviousRange: "1.4.0", Range: "1.5.0", Tag: "v1.5.0",
 	Digest: "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-	Image: "ghcr.io/labrats-work/ai-agents", Scan: "passed",
+	Image:  "ghcr.io/labrats-work/ai-agents", Scan: "passed",
 }
 
 func TestPromotionString_ExactFormat(t *testing.T) {
