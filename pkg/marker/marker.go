@@ -162,8 +162,8 @@ func (r Revert) Validate() error {
 
 func checkPolicy(p string) error {
 	ns, name, ok := strings.Cut(p, "/")
-	if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
-		return fmt.Errorf("%w: policy %q: want NAMESPACE/NAME", ErrInvalid, p)
+	if name == "" || ok && ns == "" || strings.Contains(name, "/") || strings.ContainsAny(p, " \t\r\n") {
+		return fmt.Errorf("%w: policy %q: want NAMESPACE/NAME (or NAME for a policy without a namespace)", ErrInvalid, p)
 	}
 	return nil
 }

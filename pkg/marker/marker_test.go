@@ -58,7 +58,7 @@ func TestParsePromotion(t *testing.T) {
 		{name: "trailing data", text: `<!-- flightline:promotion {"v":1} {} -->`, wantErr: marker.ErrInvalid, errText: "trailing"},
 		{name: "version 2", text: strings.Replace(line, `"v":1`, `"v":2`, 1), wantErr: marker.ErrInvalid, errText: "version 2"},
 		{name: "missing tag", text: strings.Replace(line, `"tag":"v1.5.0"`, `"tag":""`, 1), wantErr: marker.ErrInvalid, errText: "lacks tag"},
-		{name: "bad policy", text: strings.Replace(line, `ai-agents-platform/ai-agents-prod`, `prod`, 1), wantErr: marker.ErrInvalid, errText: "NAMESPACE/NAME"},
+		{name: "bad policy", text: strings.Replace(line, `ai-agents-platform/ai-agents-prod`, `/prod`, 1), wantErr: marker.ErrInvalid, errText: "NAMESPACE/NAME"},
 		{name: "bad scan", text: strings.Replace(line, `"scan":"passed"`, `"scan":"green"`, 1), wantErr: marker.ErrInvalid, errText: `"green"`},
 		{name: "unknown field ignored", text: strings.Replace(line, `"v":1,`, `"v":1,"future":true,`, 1)},
 	}
