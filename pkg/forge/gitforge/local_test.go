@@ -50,7 +50,6 @@ func TestIdentityAndDateAreExplicit(t *testing.T) {
 	assert.Equal(t, "Release Bot <bot@example.com>|Release Bot <bot@example.com>|"+strconv.FormatInt(at.Unix(), 10), got)
 }
 
-
 // Concurrent runs creating the same PR: compare-and-swap lets exactly one create it; the others
 // lose with ErrStale (and a retry would update), nothing is corrupted.
 func TestPropose_ConcurrentCreateIsCompareAndSwap(t *testing.T) {
