@@ -3,6 +3,8 @@ package registrytest
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -91,6 +93,7 @@ http:
 			pr.Out.Host = pr.In.Host
 		},
 		FlushInterval: -1,
+		ErrorLog:      log.New(io.Discard, "", 0),
 	}
 	return serve(t, proxy)
 }

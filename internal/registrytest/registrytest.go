@@ -39,6 +39,8 @@ type Stats struct {
 	Blobs []string
 	// Manifests lists "NAME:REF" for every manifest the registry accepted (PUT → 201).
 	Manifests []string
+	// Faults counts the injected error answers (see Fail).
+	Faults int
 	// Requests counts every request by method.
 	Requests map[string]int
 }
@@ -102,6 +104,7 @@ func (r *Registry) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		if f.times > 0 {
 			f.times--
 		}
+		r.stats.Faults++
 		r.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(f.status)
