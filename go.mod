@@ -3,6 +3,7 @@ module github.com/labrats-work/flightline
 go 1.26.0
 
 require (
+	github.com/Masterminds/semver/v3 v3.5.0
 	github.com/google/go-containerregistry v0.22.1
 	github.com/prometheus/client_golang v1.25.0
 	github.com/sethvargo/go-githubactions v1.4.0
