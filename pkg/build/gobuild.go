@@ -519,3 +519,5 @@ func (g *Go) compile(ctx context.Context, p v1.Platform, outDir string) ([]byte,
 	}
 	return bin, nil
 }
+
+var _ Builder = (*Go)(nil)

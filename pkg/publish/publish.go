@@ -309,3 +309,8 @@ func report(a Artifact, t *tracker, sentStatus Status) (*Report, error) {
 	}
 	return rep, nil
 }
+
+var (
+	_ Publisher = (*Registry)(nil)
+	_ Publisher = (*Layout)(nil)
+)
