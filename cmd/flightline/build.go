@@ -51,8 +51,11 @@ Layers the registry already has are not sent. Tags come from docker/metadata-act
 one per --tags flag (or per line of the tags input). With --push=false, or on a fork pull
 request, the image is written to an OCI layout directory instead.
 
+The version linked into the binary (and the org.opencontainers.image.version label) is the
+semver tag, else the first tag. Locally, the git ref and commit come from the repository.
+
 Outputs: digest, image (NAME@DIGEST), tags (NAME:TAG per line), metadata (JSON), version (the
-semver tag, empty when the build has none).`,
+semver tag, empty when the build has none: a Flux ImagePolicy semver range will not select it).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runBuild(cmd.Context(), a, o) },
 	}
