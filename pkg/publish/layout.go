@@ -13,6 +13,15 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/match"
 )
 
+// untagged matches the entry of a in index.json that has no tag, so that publishing a again
+// without tags replaces it rather than adding a duplicate.
+func untagged(a Artifact) match.Matcher {
+	d, err := a.Digest()
+	return func(desc v1.Descriptor) bool {
+		return err == nil && desc.Digest == d && desc.Annotations[RefNameAnnotation] == ""
+	}
+}
+
 // RefNameAnnotation is the OCI layout annotation that names a tag in index.json.
 const RefNameAnnotation = "org.opencontainers.image.ref.name"
 
@@ -48,7 +57,7 @@ func (l *Layout) Publish(ctx context.Context, a Artifact, tags []string) (*Repor
 	}
 	for _, tag := range names {
 		var opts []layout.Option
-		matcher := func(v1.Descriptor) bool { return false }
+		matcher := untagged(a)
 		if tag != "" {
 			opts = append(opts, layout.WithAnnotations(map[string]string{RefNameAnnotation: tag}))
 			matcher = match.Annotation(RefNameAnnotation, tag)

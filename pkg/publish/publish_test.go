@@ -222,6 +222,23 @@ func TestLayout_Publish(t *testing.T) {
 	require.NoError(t, validate.Index(child))
 }
 
+func TestLayout_UntaggedTwiceIsOneEntry(t *testing.T) {
+	dir := t.TempDir()
+	img, err := random.Image(256, 1)
+	require.NoError(t, err)
+	for range 2 {
+		_, err = publish.NewLayout(dir).Publish(context.Background(), img, nil)
+		require.NoError(t, err)
+	}
+	p, err := layout.FromPath(dir)
+	require.NoError(t, err)
+	top, err := p.ImageIndex()
+	require.NoError(t, err)
+	im, err := top.IndexManifest()
+	require.NoError(t, err)
+	assert.Len(t, im.Manifests, 1)
+}
+
 func TestPushBlocked(t *testing.T) {
 	dir := t.TempDir()
 	event := func(head, base string) string {
