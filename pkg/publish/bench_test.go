@@ -14,11 +14,9 @@ import (
 	"time"
 
 	"github.com/labrats-work/flightline/internal/registrytest"
-	"github.com/labrats-work/flightline/pkg/build"
-	"github.com/labrats-work/flightline/pkg/publish"
 )
 
-// BenchmarkBuildVsKo compares Flightline's build+publish with ko v0.19.1 on examples/agent
+// BenchmarkBuildVsKo compares `flightline build` (the lean binary the actions run) with ko v0.19.1 on examples/agent
 // (linux/amd64 + linux/arm64, on the same two-platform base, pushed to the same registry in the
 // same run), alternating which tool goes first in each round. Per round and tool it measures
 // three cases: a push to a new repository, a no-op rebuild pushed again, and a one-line change.
@@ -103,20 +101,30 @@ func benchRounds(b *testing.B, ko string, reg *registrytest.Registry, rounds int
 		b.Fatal(err)
 	}
 	base := registrytest.PushBase(b, reg, "base/static", amd64, arm64)
-	cache := b.TempDir()
+	// Flightline runs as the binary the actions use (lean), like ko runs as its binary.
+	flightline := filepath.Join(b.TempDir(), "flightline")
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		b.Fatal(err)
+	}
+	gb := exec.Command("go", "build", "-tags", "lean", "-o", flightline, "./cmd/flightline")
+	gb.Dir = root
+	if out, err := gb.CombinedOutput(); err != nil {
+		b.Fatalf("building flightline: %v\n%s", err, out)
+	}
+	home := b.TempDir()
 	tools := map[string]func(repo string) error{
 		"flightline": func(repo string) error {
-			art, err := build.NewGo(dir, "./examples/agent", build.WithPlatforms(amd64, arm64), build.WithBase(base),
-				build.WithVersion("1.5.0"), build.WithCacheDir(cache)).Build(ctx)
-			if err != nil {
-				return err
+			cmd := exec.CommandContext(ctx, flightline, "build", "--dir", dir, "--main", "./examples/agent",
+				"--image", reg.Ref(repo), "--platforms", "linux/amd64,linux/arm64", "--base", base,
+				"--tags", "type=semver,pattern={{version}},value=v1.5.0")
+			cmd.Env = append(os.Environ(), "FLIGHTLINE_CACHE="+home)
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := cmd.Run(); err != nil {
+				return fmt.Errorf("flightline: %w\n%s", err, out.String())
 			}
-			p, err := publish.NewRegistry(reg.Ref(repo))
-			if err != nil {
-				return err
-			}
-			_, err = p.Publish(ctx, art, []string{"latest"})
-			return err
+			return nil
 		},
 		"ko": func(repo string) error {
 			cmd := exec.CommandContext(ctx, ko, "build", "--bare", "--sbom=none", "--platform=linux/amd64,linux/arm64", "./examples/agent")
