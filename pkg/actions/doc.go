@@ -1,0 +1,2 @@
+// Package actions is Flightline's GitHub Actions runtime: typed inputs, outputs, step summary, annotations and masking, with a local mode for use outside Actions.
+package actions
