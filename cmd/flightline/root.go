@@ -91,6 +91,7 @@ summary as text on stderr.`,
 	root.AddCommand(
 		newVersionCmd(a),
 		newDemoCmd(a),
+		newCanaryMonitorCmd(a),
 	)
 	return root
 }

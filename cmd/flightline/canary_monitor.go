@@ -1,0 +1,300 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/labrats-work/flightline/pkg/actions"
+	"github.com/labrats-work/flightline/pkg/canary"
+	"github.com/labrats-work/flightline/pkg/metrics"
+)
+
+// Exit codes of canary-monitor besides 0 (success) and 1 (bad input or a failure to monitor,
+// such as a new version that never became ready).
+const (
+	exitRollback     = 2 // the analysis failed: the promotion was (or must be) reverted
+	exitInconclusive = 3 // too little traffic or data to decide
+)
+
+// reverter reverts the promotion being watched. It is what canary-monitor needs from the
+// rollback flow (pkg/rollback).
+type reverter interface {
+	Revert(ctx context.Context, reason string, failedChecks []string) (url string, err error)
+}
+
+// errNoRollbackFlow says why this build cannot revert by itself.
+var errNoRollbackFlow = errors.New("this build has no rollback flow (pkg/rollback is not in it yet): the decision is an output only; revert with a following job (flightline rollback) as with rollback: false")
+
+type canaryMonitorOptions struct {
+	config, prometheusURL, selector string
+	policy, promotionPR             string
+	platformRepo, platformDir, file string
+	token, report                   string
+	merge, rollback, dryRun         bool
+}
+
+func newCanaryMonitorCmd(a *app) *cobra.Command {
+	var o canaryMonitorOptions
+	cmd := &cobra.Command{
+		Use:   "canary-monitor",
+		Short: "Watch Prometheus after a promotion and revert it when the checks fail",
+		Long: `canary-monitor runs a Flagger-style canary analysis against Prometheus: --config takes a
+Flagger Canary (flagger.app/v1beta1) unchanged, or a CanaryMonitor (flightline.dev/v1alpha1)
+of the same shape, with MetricTemplates in the same file. It waits for readyQuery, then checks
+every metric each interval and logs one line per tick, until success, rollback or inconclusive.
+
+On rollback (and with rollback: true) it reverts the promotion with reason "canary" and the
+failing checks. The JSON report (config, every tick's values and verdicts, the decision) is
+written to --report for artifacts and replay.
+
+Outputs: decision, failed-checks, revert-pr-url, report.
+Exit codes: 0 success (or any decision with --dry-run), 2 rollback, 3 inconclusive,
+1 bad input or a failure to monitor (including a new version that never became ready).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runCanaryMonitor(cmd.Context(), a, o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.config, "config", "", "canary analysis file: a Flagger Canary or a CanaryMonitor (required)")
+	f.StringVar(&o.prometheusURL, "prometheus-url", "", "Prometheus address; overrides spec.analysis.provider.address")
+	f.StringVar(&o.selector, "selector", "", `PromQL label matchers of the new version for the built-in metrics, e.g. job="agent"; overrides spec.analysis.selector`)
+	f.StringVar(&o.policy, "policy", "", "the ImagePolicy (NAMESPACE/NAME) whose promotion is watched (for the revert)")
+	f.StringVar(&o.promotionPR, "promotion-pr", "", "the promotion to revert (PR number or merge SHA); default: the last merged promotion of the policy")
+	f.StringVar(&o.platformRepo, "platform-repo", "", "platform repository OWNER/NAME on GitHub (for the revert)")
+	f.StringVar(&o.platformDir, "platform-dir", "", "local platform repository (for the revert, instead of --platform-repo)")
+	f.StringVar(&o.file, "file", "", "path of the ImagePolicy file in the platform repository")
+	f.BoolVar(&o.merge, "merge", false, "merge the revert PR")
+	f.StringVar(&o.token, "token", "", "token that can write to the platform repository")
+	f.BoolVar(&o.rollback, "rollback", true, "revert on failure; false: only decide (a later job reverts with a fresh token)")
+	f.BoolVar(&o.dryRun, "dry-run", false, `watch and decide but never revert; report "would have rolled back at T"`)
+	f.StringVar(&o.report, "report", "canary-report.json", "where to write the JSON report")
+	_ = cmd.MarkFlagRequired("config")
+	return cmd
+}
+
+func runCanaryMonitor(ctx context.Context, a *app, o canaryMonitorOptions) error {
+	data, err := os.ReadFile(o.config)
+	if err != nil {
+		return fmt.Errorf("reading --config: %w", err)
+	}
+	popts := []canary.ParseOption{canary.WithSelector(o.selector), canary.WithPrometheusURL(o.prometheusURL)}
+	if o.dryRun {
+		popts = append(popts, canary.WithDryRun(true))
+	}
+	cfg, err := canary.ParseConfig(o.config, data, popts...)
+	if err != nil {
+		return err
+	}
+	a.rt.Mask(cfg.Provider.BearerToken)
+	a.rt.Mask(cfg.Provider.Password)
+	if cfg.Provider.Address == "" {
+		return errors.New("no Prometheus address: give --prometheus-url (input prometheus-url) or spec.analysis.provider.address")
+	}
+	popt := []metrics.PrometheusOption{metrics.WithTimeout(cfg.Provider.Timeout)}
+	switch {
+	case cfg.Provider.BearerToken != "":
+		popt = append(popt, metrics.WithBearerToken(cfg.Provider.BearerToken))
+	case cfg.Provider.Username != "" || cfg.Provider.Password != "":
+		popt = append(popt, metrics.WithBasicAuth(cfg.Provider.Username, cfg.Provider.Password))
+	}
+	prov, err := metrics.NewPrometheus(cfg.Provider.Address, popt...)
+	if err != nil {
+		return fmt.Errorf("spec.analysis.provider: %w", err)
+	}
+	var rev reverter
+	revertUnavailable := errNoRollbackFlow
+	if o.rollback && !cfg.DryRun {
+		rev, revertUnavailable = newReverter(o)
+	}
+
+	a.rt.Logf("canary %s: %d metrics every %s, %d checks, rollback at %d failed (consecutive limit %d), dry run %t",
+		cfg.Name, len(cfg.Metrics), cfg.Interval, cfg.Iterations, cfg.Threshold, cfg.MaxConsecutiveFailures, cfg.DryRun)
+	if cfg.ReadyQuery != "" {
+		a.rt.Logf("waiting up to %s for readyQuery %s", cfg.ReadyTimeout, cfg.ReadyQuery)
+	}
+	report, monErr := canary.Monitor(ctx, cfg, prov, canary.WithTickFunc(func(t canary.Tick) {
+		a.rt.Logf("%s", t.String())
+	}))
+	a.rt.Logf("decision: %s (%s)", report.Decision, report.Reason)
+
+	var revertURL string
+	var revertErr error
+	if report.Decision == canary.Rollback && !cfg.DryRun && o.rollback {
+		if rev == nil {
+			revertErr = revertUnavailable
+			a.rt.Annotate(actions.Warning, revertErr.Error(), actions.Annotation{Title: "canary-monitor: not reverted"})
+		} else {
+			revertURL, revertErr = rev.Revert(ctx, "canary: "+report.Reason, report.FailedChecks)
+		}
+	}
+
+	if err := writeReport(o.report, report); err != nil {
+		return err
+	}
+	if err := a.rt.SetOutputs(
+		[2]string{"decision", string(report.Decision)},
+		[2]string{"failed-checks", strings.Join(report.FailedChecks, "\n")},
+		[2]string{"revert-pr-url", revertURL},
+		[2]string{"report", o.report},
+	); err != nil {
+		return err
+	}
+	if err := a.rt.WriteSummary(canarySummary(cfg, report, revertURL, revertErr, o)); err != nil {
+		return err
+	}
+	switch {
+	case monErr != nil:
+		return monErr
+	case revertErr != nil && !errors.Is(revertErr, errNoRollbackFlow):
+		return fmt.Errorf("reverting the promotion after the canary failed: %w", revertErr)
+	case cfg.DryRun:
+		return nil
+	case report.Decision == canary.Rollback:
+		return &exitError{code: exitRollback, err: fmt.Errorf("canary %s failed: %s", cfg.Name, report.Reason)}
+	case report.Decision == canary.Inconclusive:
+		return &exitError{code: exitInconclusive, err: fmt.Errorf("canary %s inconclusive: %s", cfg.Name, report.Reason)}
+	}
+	return nil
+}
+
+// newReverter wires the rollback flow. pkg/rollback is not in this build yet, so there is none:
+// the caller reports the decision and says the revert is left to a following job.
+func newReverter(canaryMonitorOptions) (reverter, error) { return nil, errNoRollbackFlow }
+
+func writeReport(path string, r *canary.Report) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("writing --report: %w", err)
+	}
+	if err := r.WriteJSON(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing --report: %w", err)
+	}
+	return nil
+}
+
+// canarySummary is the step summary: the decision, a table of ticks and a chart per metric
+// against its thresholds.
+func canarySummary(cfg *canary.Config, r *canary.Report, revertURL string, revertErr error, o canaryMonitorOptions) *actions.Summary {
+	s := new(actions.Summary)
+	icon := map[canary.Decision]string{canary.Success: "✅", canary.Rollback: "❌", canary.Inconclusive: "⚠️"}[r.Decision]
+	s.Heading(3, fmt.Sprintf("%s canary %s: %s", icon, cfg.Name, r.Decision))
+	s.Para(r.Reason)
+	var facts []string
+	if r.WouldRollbackAt != nil {
+		facts = append(facts, fmt.Sprintf("rollback rule met at %s: %s", r.WouldRollbackAt.UTC().Format(time.RFC3339), r.RollbackReason))
+	}
+	switch {
+	case revertURL != "":
+		facts = append(facts, "reverted: "+revertURL)
+	case cfg.DryRun && r.Decision == canary.Rollback:
+		facts = append(facts, "dry run: nothing was reverted")
+	case r.Decision == canary.Rollback && !o.rollback:
+		facts = append(facts, "rollback: false — nothing was reverted here; the decision is in the outputs for a following job")
+	case r.Decision == canary.Rollback && revertErr != nil:
+		facts = append(facts, "not reverted: "+revertErr.Error())
+	}
+	for _, fc := range r.FailedChecks {
+		facts = append(facts, "failed check — "+fc)
+	}
+	facts = append(facts, fmt.Sprintf("rule: roll back when failed checks ≥ threshold %d", cfg.Threshold)+
+		map[bool]string{true: fmt.Sprintf(" or %d fail in a row", cfg.MaxConsecutiveFailures), false: ""}[cfg.MaxConsecutiveFailures > 0]+
+		fmt.Sprintf("; %d checks every %s", cfg.Iterations, cfg.Interval))
+	s.List(facts...)
+	if len(r.Ticks) == 0 {
+		s.Para("No check ran.")
+		return s
+	}
+	header := []string{"#", "time (UTC)"}
+	for _, m := range cfg.Metrics {
+		header = append(header, fmt.Sprintf("%s (%s)", m.Name, thresholdText(m)))
+	}
+	header = append(header, "tick", "failed", "in a row")
+	var rows [][]string
+	for _, t := range r.Ticks {
+		row := []string{strconv.Itoa(t.N), t.At.UTC().Format("15:04:05")}
+		for _, c := range t.Checks {
+			row = append(row, checkCell(c))
+		}
+		row = append(row, string(t.Verdict), strconv.Itoa(t.FailedTotal), strconv.Itoa(t.Consecutive))
+		rows = append(rows, row)
+	}
+	s.Table(header, rows)
+	labels := make([]string, len(r.Ticks))
+	for i, t := range r.Ticks {
+		labels[i] = strconv.Itoa(t.N)
+	}
+	for i, m := range cfg.Metrics {
+		values := make([]float64, len(r.Ticks))
+		missing := 0
+		for j, t := range r.Ticks {
+			values[j] = math.NaN()
+			if c := t.Checks[i]; c.Result.Outcome == canary.GotValue {
+				values[j] = float64(c.Result.Value)
+			} else {
+				missing++
+			}
+		}
+		series := []actions.Series{{Name: m.Name, Values: values}}
+		if m.Min != nil {
+			series = append(series, actions.Series{Name: "min " + strconv.FormatFloat(*m.Min, 'g', -1, 64), Values: constant(*m.Min, len(values))})
+		}
+		if m.Max != nil {
+			series = append(series, actions.Series{Name: "max " + strconv.FormatFloat(*m.Max, 'g', -1, 64), Values: constant(*m.Max, len(values))})
+		}
+		title := m.Name
+		if m.Unit != "" {
+			title += " (" + m.Unit + ")"
+		}
+		if missing > 0 {
+			title += fmt.Sprintf(" — %d ticks without a value drawn at the axis minimum", missing)
+		}
+		s.Chart(actions.Chart{Title: title, XLabels: labels, YLabel: m.Unit, Series: series})
+	}
+	return s
+}
+
+func constant(v float64, n int) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = v
+	}
+	return out
+}
+
+func thresholdText(m canary.Metric) string {
+	var parts []string
+	if m.Min != nil {
+		parts = append(parts, "≥ "+strconv.FormatFloat(*m.Min, 'g', -1, 64))
+	}
+	if m.Max != nil {
+		parts = append(parts, "≤ "+strconv.FormatFloat(*m.Max, 'g', -1, 64))
+	}
+	return strings.Join(parts, ", ") + " " + m.Unit
+}
+
+func checkCell(c canary.Check) string {
+	var v string
+	switch c.Result.Outcome {
+	case canary.GotValue:
+		v = strconv.FormatFloat(float64(c.Result.Value), 'g', 5, 64)
+	case canary.GotNoData:
+		v = "no data"
+	default:
+		v = "error"
+	}
+	if c.Verdict == canary.Indecisive || c.Verdict == canary.Ignored {
+		return fmt.Sprintf("%s — %s (%s)", v, c.Verdict, c.Reason)
+	}
+	return v + " " + string(c.Verdict)
+}
