@@ -37,8 +37,8 @@ type canaryMonitorOptions struct {
 	config, prometheusURL, selector string
 	policy, promotionPR             string
 	platformRepo, platformDir, file string
-	token, report                   string
-	merge, rollback, dryRun         bool
+	token, report, merge            string
+	rollback, dryRun                bool
 }
 
 func newCanaryMonitorCmd(a *app) *cobra.Command {
@@ -70,7 +70,7 @@ Exit codes: 0 success (or any decision with --dry-run), 2 rollback, 3 inconclusi
 	f.StringVar(&o.platformRepo, "platform-repo", "", "platform repository OWNER/NAME on GitHub (for the revert)")
 	f.StringVar(&o.platformDir, "platform-dir", "", "local platform repository (for the revert, instead of --platform-repo)")
 	f.StringVar(&o.file, "file", "", "path of the ImagePolicy file in the platform repository")
-	f.BoolVar(&o.merge, "merge", false, "merge the revert PR")
+	f.StringVar(&o.merge, "merge", "none", "what to do with the revert PR: none (leave it for review), merge (merge now) or auto (enable auto-merge)")
 	f.StringVar(&o.token, "token", "", "token that can write to the platform repository")
 	f.BoolVar(&o.rollback, "rollback", true, "revert on failure; false: only decide (a later job reverts with a fresh token)")
 	f.BoolVar(&o.dryRun, "dry-run", false, `watch and decide but never revert; report "would have rolled back at T"`)
@@ -80,6 +80,11 @@ Exit codes: 0 success (or any decision with --dry-run), 2 rollback, 3 inconclusi
 }
 
 func runCanaryMonitor(ctx context.Context, a *app, o canaryMonitorOptions) error {
+	switch o.merge {
+	case "none", "merge", "auto":
+	default:
+		return fmt.Errorf("merge %q: valid values are none, merge, auto", o.merge)
+	}
 	data, err := os.ReadFile(o.config)
 	if err != nil {
 		return fmt.Errorf("reading --config: %w", err)

@@ -153,6 +153,7 @@ func TestCanaryMonitor_BadInput(t *testing.T) {
 		{name: "runbook without selector", args: []string{"--config", cfg, "--prometheus-url", "http://127.0.0.1:9"}, want: "spec.analysis.selector: required by the built-in metric"},
 		{name: "no prometheus", args: []string{"--config", cfg, "--selector", `job="a"`}, want: "no Prometheus address: give --prometheus-url (input prometheus-url) or spec.analysis.provider.address"},
 		{name: "bad prometheus url", args: []string{"--config", cfg, "--selector", `job="a"`, "--prometheus-url", "prometheus:9090"}, want: `prometheus address "prometheus:9090": want an http(s) URL`},
+		{name: "bad merge mode", args: []string{"--config", cfg, "--merge", "yes"}, want: `merge "yes": valid values are none, merge, auto`},
 		{name: "over six hours", args: []string{"--config", long, "--prometheus-url", "http://127.0.0.1:9", "--selector", `job="a"`}, want: "is over GitHub's 6h job limit"},
 	}
 	for _, tt := range tests {

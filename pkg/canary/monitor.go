@@ -77,13 +77,22 @@ func Monitor(ctx context.Context, cfg *Config, p metrics.Provider, opts ...Monit
 		}
 		at := o.clock.Now()
 		samples := make([]Sample, 0, len(cfg.Metrics))
+		seen := map[string]Observation{} // a query shared by several metrics (the requests guard) is asked once per tick
+		ask := func(q string) Observation {
+			if o, ok := seen[q]; ok {
+				return o
+			}
+			o := observe(ctx, p, q)
+			seen[q] = o
+			return o
+		}
 		for _, m := range cfg.Metrics {
 			s := Sample{Metric: m.Name}
 			if m.MinRequests > 0 {
-				req := observe(ctx, p, m.RequestsQuery)
+				req := ask(m.RequestsQuery)
 				s.Requests = &req
 			}
-			s.Result = observe(ctx, p, m.Query)
+			s.Result = ask(m.Query)
 			samples = append(samples, s)
 		}
 		if ctx.Err() != nil { // queries cut short by cancellation are not observations
