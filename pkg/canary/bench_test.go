@@ -16,7 +16,7 @@ import (
 
 // BenchmarkFaultToRollback measures, against a real Prometheus (1 s scrape) and the in-test
 // agent, the time from injecting a 20 % error rate to the rollback decision, with interval 2 s,
-// 4 s query windows and threshold 3. The fault lands at a random phase of the tick schedule.
+// 4 s query windows and the runbook's threshold 5. The fault lands at a random phase of the tick schedule.
 // Reported: s-to-rollback (measured), s-min (what the counting allows for that phase: the first
 // tick after the fault plus (threshold-1) intervals), extra-ticks (ticks beyond that minimum).
 func BenchmarkFaultToRollback(b *testing.B) {
@@ -28,7 +28,7 @@ spec:
   analysis:
     interval: 2s
     iterations: 40
-    threshold: 3
+    threshold: 5
     selector: job="agent"
     metrics:
       - name: request-success-rate
