@@ -91,6 +91,9 @@ summary as text on stderr.`,
 	root.AddCommand(
 		newVersionCmd(a),
 		newDemoCmd(a),
+		newImagePolicyCmd(a),
+		newPromoteCmd(a),
+		newRollbackCmd(a),
 		newCanaryMonitorCmd(a),
 	)
 	return root
