@@ -14,7 +14,12 @@ import (
 
 	"github.com/labrats-work/flightline/pkg/actions"
 	"github.com/labrats-work/flightline/pkg/canary"
+	"github.com/labrats-work/flightline/pkg/forge"
+	"github.com/labrats-work/flightline/pkg/imagepolicy"
 	"github.com/labrats-work/flightline/pkg/metrics"
+	"github.com/labrats-work/flightline/pkg/promote"
+	"github.com/labrats-work/flightline/pkg/registry"
+	"github.com/labrats-work/flightline/pkg/rollback"
 )
 
 // Exit codes of canary-monitor besides 0 (success) and 1 (bad input or a failure to monitor,
@@ -30,15 +35,12 @@ type reverter interface {
 	Revert(ctx context.Context, reason string, failedChecks []string) (url string, err error)
 }
 
-// errNoRollbackFlow says why this build cannot revert by itself.
-var errNoRollbackFlow = errors.New("this build has no rollback flow (pkg/rollback is not in it yet): the decision is an output only; revert with a following job (flightline rollback) as with rollback: false")
-
 type canaryMonitorOptions struct {
 	config, prometheusURL, selector string
-	policy, promotionPR             string
-	platformRepo, platformDir, file string
-	token, report, merge            string
+	policy, promotionPR, file       string
+	report, merge                   string
 	rollback, dryRun                bool
+	platform                        platformFlags
 }
 
 func newCanaryMonitorCmd(a *app) *cobra.Command {
@@ -67,11 +69,9 @@ Exit codes: 0 success (or any decision with --dry-run), 2 rollback, 3 inconclusi
 	f.StringVar(&o.selector, "selector", "", `PromQL label matchers of the new version for the built-in metrics, e.g. job="agent"; overrides spec.analysis.selector`)
 	f.StringVar(&o.policy, "policy", "", "the ImagePolicy (NAMESPACE/NAME) whose promotion is watched (for the revert)")
 	f.StringVar(&o.promotionPR, "promotion-pr", "", "the promotion to revert (PR number or merge SHA); default: the last merged promotion of the policy")
-	f.StringVar(&o.platformRepo, "platform-repo", "", "platform repository OWNER/NAME on GitHub (for the revert)")
-	f.StringVar(&o.platformDir, "platform-dir", "", "local platform repository (for the revert, instead of --platform-repo)")
-	f.StringVar(&o.file, "file", "", "path of the ImagePolicy file in the platform repository")
+	o.platform.register(cmd) // platform-repo, platform-dir, token, base-branch (for the revert)
+	f.StringVar(&o.file, "file", "", "path of the ImagePolicy file in the platform repository (default: the one in the promotion's marker)")
 	f.StringVar(&o.merge, "merge", "none", "what to do with the revert PR: none (leave it for review), merge (merge now) or auto (enable auto-merge)")
-	f.StringVar(&o.token, "token", "", "token that can write to the platform repository")
 	f.BoolVar(&o.rollback, "rollback", true, "revert on failure; false: only decide (a later job reverts with a fresh token)")
 	f.BoolVar(&o.dryRun, "dry-run", false, `watch and decide but never revert; report "would have rolled back at T"`)
 	f.StringVar(&o.report, "report", "canary-report.json", "where to write the JSON report")
@@ -113,10 +113,12 @@ func runCanaryMonitor(ctx context.Context, a *app, o canaryMonitorOptions) error
 	if err != nil {
 		return fmt.Errorf("spec.analysis.provider: %w", err)
 	}
-	var rev reverter
-	revertUnavailable := errNoRollbackFlow
+	var rev *rollbackReverter
 	if o.rollback && !cfg.DryRun {
-		rev, revertUnavailable = newReverter(o)
+		// Everything the revert needs is checked before watching, not hours later.
+		if rev, err = newRollbackReverter(ctx, a, o); err != nil {
+			return err
+		}
 	}
 
 	a.rt.Logf("canary %s: %d metrics every %s, %d checks, rollback at %d failed (consecutive limit %d), dry run %t",
@@ -131,12 +133,10 @@ func runCanaryMonitor(ctx context.Context, a *app, o canaryMonitorOptions) error
 
 	var revertURL string
 	var revertErr error
-	if report.Decision == canary.Rollback && !cfg.DryRun && o.rollback {
-		if rev == nil {
-			revertErr = revertUnavailable
-			a.rt.Annotate(actions.Warning, revertErr.Error(), actions.Annotation{Title: "canary-monitor: not reverted"})
-		} else {
-			revertURL, revertErr = rev.Revert(ctx, "canary: "+report.Reason, report.FailedChecks)
+	if report.Decision == canary.Rollback && rev != nil {
+		revertURL, revertErr = rev.Revert(ctx, report.Reason, report.FailedChecks)
+		if revertErr != nil {
+			a.rt.Annotate(actions.Error, "the canary failed but the revert did not go through: "+revertErr.Error(), actions.Annotation{Title: "canary-monitor: not reverted"})
 		}
 	}
 
@@ -151,13 +151,17 @@ func runCanaryMonitor(ctx context.Context, a *app, o canaryMonitorOptions) error
 	); err != nil {
 		return err
 	}
-	if err := a.rt.WriteSummary(canarySummary(cfg, report, revertURL, revertErr, o)); err != nil {
+	sum := canarySummary(cfg, report, revertURL, revertErr, o)
+	if rev != nil && rev.summary != "" {
+		sum.Para(rev.summary)
+	}
+	if err := a.rt.WriteSummary(sum); err != nil {
 		return err
 	}
 	switch {
 	case monErr != nil:
 		return monErr
-	case revertErr != nil && !errors.Is(revertErr, errNoRollbackFlow):
+	case revertErr != nil:
 		return fmt.Errorf("reverting the promotion after the canary failed: %w", revertErr)
 	case cfg.DryRun:
 		return nil
@@ -169,9 +173,64 @@ func runCanaryMonitor(ctx context.Context, a *app, o canaryMonitorOptions) error
 	return nil
 }
 
-// newReverter wires the rollback flow. pkg/rollback is not in this build yet, so there is none:
-// the caller reports the decision and says the revert is left to a following job.
-func newReverter(canaryMonitorOptions) (reverter, error) { return nil, errNoRollbackFlow }
+// rollbackReverter reverts through pkg/rollback with trigger "canary".
+type rollbackReverter struct {
+	a       *app
+	f       forge.Forge
+	req     rollback.Request
+	summary string // the rollback flow's own summary, once it ran
+}
+
+var _ reverter = (*rollbackReverter)(nil)
+
+// newRollbackReverter opens the platform repository and runs the rollback flow as a dry run, so
+// that a missing promotion, a superseded one or a bad input fails now rather than after the watch.
+func newRollbackReverter(ctx context.Context, a *app, o canaryMonitorOptions) (*rollbackReverter, error) {
+	if o.policy == "" && o.promotionPR == "" {
+		return nil, errors.New("rollback is true but there is nothing to revert: give policy (NAMESPACE/NAME) or promotion-pr, or set rollback: false to only decide")
+	}
+	f, err := o.platform.open(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("rollback is true: %w (or set rollback: false to only decide)", err)
+	}
+	r := &rollbackReverter{a: a, f: f, req: rollback.Request{
+		Policy: o.policy, PR: o.promotionPR, File: o.file, Trigger: "canary",
+		Merge: promote.MergeMode(o.merge), Base: o.platform.base,
+	}}
+	check := r.req
+	check.DryRun = true
+	check.Reason = "canary pre-flight check"
+	res, err := rollback.Run(ctx, f, r.src(), check)
+	if err != nil {
+		return nil, fmt.Errorf("rollback is true but the promotion could not be reverted: %w", err)
+	}
+	a.rt.Logf("if the canary fails, this reverts %s (%s, range %s back to %s)", res.Reverted.URL, res.Promotion.Policy, res.Promotion.Range, res.RestoredRange)
+	return r, nil
+}
+
+func (r *rollbackReverter) src() imagepolicy.TagSource {
+	return registry.New(registry.WithGetenv(r.a.getenv))
+}
+
+// Revert implements reverter.
+func (r *rollbackReverter) Revert(ctx context.Context, reason string, failedChecks []string) (string, error) {
+	req := r.req
+	req.Reason, req.Checks = reason, failedChecks
+	res, err := rollback.Run(ctx, r.f, r.src(), req)
+	if res.Message != "" {
+		r.a.rt.Logf("%s", res.Message)
+	}
+	for _, w := range res.Warnings {
+		r.a.rt.Annotate(actions.Warning, w, actions.Annotation{Title: "canary-monitor: rollback"})
+	}
+	if res.Operation != "" {
+		r.summary = res.Summary()
+	}
+	if err != nil {
+		return "", err
+	}
+	return res.Revert.URL, nil
+}
 
 func writeReport(path string, r *canary.Report) error {
 	f, err := os.Create(path)
@@ -204,7 +263,7 @@ func canarySummary(cfg *canary.Config, r *canary.Report, revertURL string, rever
 		facts = append(facts, "reverted: "+revertURL)
 	case cfg.DryRun && r.Decision == canary.Rollback:
 		facts = append(facts, "dry run: nothing was reverted")
-	case r.Decision == canary.Rollback && !o.rollback:
+	case r.Decision == canary.Rollback && !o.rollback && revertErr == nil:
 		facts = append(facts, "rollback: false — nothing was reverted here; the decision is in the outputs for a following job")
 	case r.Decision == canary.Rollback && revertErr != nil:
 		facts = append(facts, "not reverted: "+revertErr.Error())

@@ -10,9 +10,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/labrats-work/flightline/internal/forgetest"
 	"github.com/labrats-work/flightline/internal/promtest"
 	"github.com/labrats-work/flightline/pkg/actions"
 	"github.com/labrats-work/flightline/pkg/canary"
+	"github.com/labrats-work/flightline/pkg/promote"
 )
 
 // One Prometheus scrapes two agents: a healthy one and one answering 30 % errors.
@@ -65,19 +67,22 @@ func TestCanaryMonitor_Live(t *testing.T) {
 		name     string
 		args     []string
 		inputs   map[string]string
+		platform bool // a local platform repository whose last promotion (1.4.0 → 1.5.0) is merged
 		code     int
 		decision canary.Decision
+		reverted bool
 		summary  []string
 	}{
-		{name: "healthy", args: []string{"--selector", env.healthy}, code: 0, decision: canary.Success,
+		{name: "healthy: nothing reverted", args: []string{"--selector", env.healthy}, platform: true, code: 0, decision: canary.Success,
 			summary: []string{"✅ canary agent: success", "| # | time (UTC) | request-success-rate (≥ 99 %) | request-duration (≤ 1500 ms) | tick | failed | in a row |", "xychart-beta", "line 2: min 99"}},
-		{name: "error burst rolls back; this build cannot revert", args: []string{"--selector", env.failing}, code: exitRollback, decision: canary.Rollback,
-			summary: []string{"❌ canary agent: rollback", "not reverted: this build has no rollback flow", "failed check — request-success-rate: failed 2 of 2 checks"}},
+		{name: "error burst: the promotion is reverted", args: []string{"--selector", env.failing, "--merge", "merge"}, platform: true, code: exitRollback, decision: canary.Rollback, reverted: true,
+			summary: []string{"❌ canary agent: rollback", "reverted: flightline/revert/", "failed check — request-success-rate: failed 2 of 2 checks",
+				"| canary | 2 failed checks reached the threshold of 2 |"}},
 		{name: "rollback false only decides", inputs: map[string]string{"selector": env.failing, "rollback": "false"}, code: exitRollback, decision: canary.Rollback,
 			summary: []string{"rollback: false — nothing was reverted here"}},
-		{name: "dry run", args: []string{"--selector", env.failing, "--dry-run"}, code: 0, decision: canary.Rollback,
+		{name: "dry run", args: []string{"--selector", env.failing, "--dry-run"}, platform: true, code: 0, decision: canary.Rollback,
 			summary: []string{"dry run: would have rolled back at", "dry run: nothing was reverted"}},
-		{name: "idle service is inconclusive", args: []string{"--selector", `job="agent",route="/nothing-here"`}, code: exitInconclusive, decision: canary.Inconclusive,
+		{name: "idle service is inconclusive", args: []string{"--selector", `job="agent",route="/nothing-here"`, "--rollback=false"}, code: exitInconclusive, decision: canary.Inconclusive,
 			summary: []string{"⚠️ canary agent: inconclusive", "below minRequests 10"}},
 	}
 	for _, tt := range tests {
@@ -90,6 +95,16 @@ func TestCanaryMonitor_Live(t *testing.T) {
 				envv[actions.EnvName(k)] = v
 			}
 			args := append([]string{"canary-monitor", "--config", cfg, "--prometheus-url", env.prom.URL, "--report", report}, tt.args...)
+			var pe *forgetest.Env
+			var promoted []byte
+			if tt.platform {
+				var pdir string
+				pe, pdir = localPlatform(t)
+				pe.MustPromote(promote.Request{Version: "1.5.0", Merge: promote.MergeNow})
+				promoted = pe.File("main")
+				require.NotEqual(t, pe.Original, promoted)
+				args = append(args, "--platform-dir", pdir, "--policy", forgetest.Policy)
+			}
 			code, stdout, stderr := runCLI(t, envv, args...)
 			require.Equal(t, tt.code, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 			assert.Contains(t, stderr, "tick 1 ", "one log line per tick")
@@ -100,9 +115,17 @@ func TestCanaryMonitor_Live(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, string(tt.decision), outs["decision"])
 			assert.Equal(t, report, outs["report"])
-			assert.Empty(t, outs["revert-pr-url"])
 			if tt.decision == canary.Rollback {
 				assert.Contains(t, outs["failed-checks"], "request-success-rate: failed")
+			}
+			if tt.reverted {
+				assert.Contains(t, outs["revert-pr-url"], "flightline/revert/")
+				assert.Equal(t, string(pe.Original), string(pe.File("main")), "the revert is merged: the previous range is back")
+			} else {
+				assert.Empty(t, outs["revert-pr-url"])
+				if pe != nil {
+					assert.Equal(t, string(promoted), string(pe.File("main")), "nothing reverted")
+				}
 			}
 
 			sum, err := os.ReadFile(envv["GITHUB_STEP_SUMMARY"])
@@ -127,7 +150,7 @@ func TestCanaryMonitor_Live(t *testing.T) {
 func TestCanaryMonitor_NeverReady(t *testing.T) {
 	env := startCanaryEnv(t)
 	cfg := writeFile(t, "canary.yaml", strings.NewReplacer(`version="1.5.0"`, `version="9.9.9"`, "readyTimeout: 15s", "readyTimeout: 2s").Replace(cliAnalysis))
-	code, stdout, stderr := runCLI(t, nil, "canary-monitor", "--config", cfg, "--prometheus-url", env.prom.URL, "--selector", env.healthy,
+	code, stdout, stderr := runCLI(t, nil, "canary-monitor", "--config", cfg, "--prometheus-url", env.prom.URL, "--selector", env.healthy, "--rollback=false",
 		"--report", filepath.Join(t.TempDir(), "r.json"))
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, `the new version never became ready: not ready after 2s: readyQuery build_info{version="9.9.9"} selected no series`)
@@ -141,6 +164,7 @@ func TestCanaryMonitor_BadInput(t *testing.T) {
 	require.NoError(t, err)
 	cfg := writeFile(t, "flagger-canary.yaml", string(runbook))
 	bad := writeFile(t, "bad.yaml", strings.Replace(cliAnalysis, "threshold: 2", "threshold: two", 1))
+	_, emptyPlatform := localPlatform(t)
 	long := writeFile(t, "long.yaml", strings.Replace(cliAnalysis, "interval: 2s\n    iterations: 3", "interval: 1h\n    iterations: 7", 1))
 	tests := []struct {
 		name string
@@ -154,6 +178,12 @@ func TestCanaryMonitor_BadInput(t *testing.T) {
 		{name: "no prometheus", args: []string{"--config", cfg, "--selector", `job="a"`}, want: "no Prometheus address: give --prometheus-url (input prometheus-url) or spec.analysis.provider.address"},
 		{name: "bad prometheus url", args: []string{"--config", cfg, "--selector", `job="a"`, "--prometheus-url", "prometheus:9090"}, want: `prometheus address "prometheus:9090": want an http(s) URL`},
 		{name: "bad merge mode", args: []string{"--config", cfg, "--merge", "yes"}, want: `merge "yes": valid values are none, merge, auto`},
+		{name: "rollback without a promotion to revert", args: []string{"--config", cfg, "--selector", `job="a"`, "--prometheus-url", "http://127.0.0.1:9"},
+			want: "rollback is true but there is nothing to revert: give policy (NAMESPACE/NAME) or promotion-pr, or set rollback: false to only decide"},
+		{name: "rollback without a platform", args: []string{"--config", cfg, "--selector", `job="a"`, "--prometheus-url", "http://127.0.0.1:9", "--policy", "ns/name"},
+			want: "rollback is true: no platform repository: give platform-repo (OWNER/REPO) or platform-dir"},
+		{name: "rollback with nothing promoted", args: []string{"--config", cfg, "--selector", `job="a"`, "--prometheus-url", "http://127.0.0.1:9", "--policy", forgetest.Policy, "--platform-dir", emptyPlatform},
+			want: "rollback is true but the promotion could not be reverted: "},
 		{name: "over six hours", args: []string{"--config", long, "--prometheus-url", "http://127.0.0.1:9", "--selector", `job="a"`}, want: "is over GitHub's 6h job limit"},
 	}
 	for _, tt := range tests {
