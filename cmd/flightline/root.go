@@ -95,6 +95,7 @@ summary as text on stderr.`,
 		newImagePolicyCmd(a),
 		newPromoteCmd(a),
 		newRollbackCmd(a),
+		newCanaryMonitorCmd(a),
 	)
 	return root
 }
