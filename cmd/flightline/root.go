@@ -92,6 +92,8 @@ summary as text on stderr.`,
 		newVersionCmd(a),
 		newDemoCmd(a),
 		newImagePolicyCmd(a),
+		newPromoteCmd(a),
+		newRollbackCmd(a),
 	)
 	return root
 }
