@@ -42,6 +42,11 @@ func NewAgent(t testing.TB, version string) *Agent {
 	a.buildInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "build_info", Help: "Build information."}, []string{"version"})
 	reg.MustRegister(requests, duration, a.aiFailures, a.buildInfo)
 	a.buildInfo.WithLabelValues(version).Set(1)
+	// Every series exists, at zero, from start-up, as in the sample agent: a 500 series born with
+	// the first failure would need two scrapes before rate() sees it, hiding the start of a fault.
+	for _, code := range []string{"200", "500"} {
+		requests.WithLabelValues(code, "/v1/ask")
+	}
 
 	route := prometheus.Labels{"route": "/v1/ask"}
 	ask := promhttp.InstrumentHandlerCounter(requests.MustCurryWith(route),

@@ -45,8 +45,9 @@ func WithTickFunc(f func(Tick)) MonitorOption {
 // WithReadyPoll sets how often the readyQuery is asked. Default: the analysis interval, at most 5 s.
 func WithReadyPoll(d time.Duration) MonitorOption { return func(o *monitorOptions) { o.readyPoll = d } }
 
-// Monitor runs the analysis of cfg live: it waits until cfg.ReadyQuery selects at least one
-// series with a non-zero value (none configured: it starts at once), then every interval queries
+// Monitor runs the analysis of cfg live: it waits until cfg.ReadyQuery (an instant-vector
+// expression) selects at least one series, asked as count(readyQuery) every few seconds (none
+// configured: it starts at once), then every interval queries
 // each metric through p and feeds the engine, until a decision. Queries are evaluated at the
 // provider's current time; the clock paces the ticks and stamps them. The report is returned in every
 // case; the error is ErrNotReady (decision inconclusive) when readiness never came, or the
@@ -77,13 +78,22 @@ func Monitor(ctx context.Context, cfg *Config, p metrics.Provider, opts ...Monit
 		}
 		at := o.clock.Now()
 		samples := make([]Sample, 0, len(cfg.Metrics))
+		seen := map[string]Observation{} // a query shared by several metrics (the requests guard) is asked once per tick
+		ask := func(q string) Observation {
+			if o, ok := seen[q]; ok {
+				return o
+			}
+			o := observe(ctx, p, q)
+			seen[q] = o
+			return o
+		}
 		for _, m := range cfg.Metrics {
 			s := Sample{Metric: m.Name}
 			if m.MinRequests > 0 {
-				req := observe(ctx, p, m.RequestsQuery)
+				req := ask(m.RequestsQuery)
 				s.Requests = &req
 			}
-			s.Result = observe(ctx, p, m.Query)
+			s.Result = ask(m.Query)
 			samples = append(samples, s)
 		}
 		if ctx.Err() != nil { // queries cut short by cancellation are not observations

@@ -47,7 +47,7 @@ type live struct {
 	p     metrics.Provider
 }
 
-func startLive(t *testing.T) *live {
+func startLive(t testing.TB) *live {
 	t.Helper()
 	a := promtest.NewAgent(t, "1.5.0")
 	s := promtest.Start(t, a.Addr)

@@ -106,6 +106,7 @@ func TestMonitorHealthy(t *testing.T) {
 		assert.Equal(t, t0.Add(time.Duration(i+1)*time.Minute), tk.At, "ticks every interval after ready")
 	}
 	require.Len(t, lines, 6)
+	assert.Len(t, p.log, 1+6*3, "per tick: the shared requests guard once, then each metric's query")
 	assert.Contains(t, lines[0], "request-success-rate pass (99.9% within min 99%); ai-failure-rate pass (0 /s within max 0.5 /s)")
 }
 
