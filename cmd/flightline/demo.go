@@ -467,9 +467,17 @@ func (d *demo) reconcile(ctx context.Context, faults []string) (imagepolicy.Reso
 	if err != nil {
 		return res, err
 	}
-	prev := d.current()
 	d.mu.Lock()
 	d.agents = append(d.agents, next)
+	d.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+	var prev *agentProc
+	d.mu.Lock()
+	if n := len(d.agents); n > 1 {
+		prev = d.agents[n-2]
+	}
 	d.mu.Unlock()
 	if d.load == nil {
 		d.load = startLoad(next.addr)
@@ -727,15 +735,15 @@ func (d *demo) cleanup(ctx context.Context, err error) error {
 	if interrupted {
 		where := "before the first step"
 		if d.step > 0 {
-			where = fmt.Sprintf("at step %d/%d (%s)", d.step, demoSteps, d.stepMsg)
+			where = fmt.Sprintf("at step %d/%d — %s —", d.step, demoSteps, d.stepMsg)
 		}
 		what := "nothing was running"
 		if len(stopped) > 0 {
 			what = "stopped " + strings.Join(stopped, ", ")
 		}
-		d.say("interrupted %s: %s", where, what)
+		d.say("interrupted %s %s", where, what)
 	} else if err != nil && d.step > 0 {
-		d.say("failed at step %d/%d (%s): %v", d.step, demoSteps, d.stepMsg, err)
+		d.say("failed at step %d/%d — %s — %v", d.step, demoSteps, d.stepMsg, err)
 	}
 	if d.dir != "" {
 		if d.o.keep {
