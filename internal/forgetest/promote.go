@@ -62,7 +62,7 @@ spec:
 // Env is one flow test's world: a platform repository, a registry with the image's tags, and
 // the file as it was at the start.
 type Env struct {
-	T        *testing.T
+	T        testing.TB
 	P        Platform
 	Reg      *Registry
 	Image    string            // HOST/labrats-work/ai-agents
@@ -72,7 +72,7 @@ type Env struct {
 
 // NewEnv makes the world: tags 1.3.0, 1.4.0, 1.5.0, 1.6.0 and latest in the registry, the
 // platform file pinning 1.4.0.
-func NewEnv(t *testing.T, newPlatform NewPlatform) *Env {
+func NewEnv(t testing.TB, newPlatform NewPlatform) *Env {
 	t.Helper()
 	reg := NewRegistry(t)
 	image := reg.Host + "/labrats-work/ai-agents"
