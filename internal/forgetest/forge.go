@@ -130,6 +130,7 @@ func testMerge(t *testing.T, newPlatform NewPlatform) {
 	require.NoError(t, err)
 	assert.Equal(t, forge.StateMerged, merged.State)
 	assert.NotEmpty(t, merged.MergeSHA)
+	assert.False(t, merged.Merged.IsZero(), "a merged PR says when")
 	assert.Equal(t, "the body\n\n<!-- m -->", merged.Body)
 	assert.Equal(t, merged.MergeSHA, baseSHA(t, p))
 	got, err := f.ReadFile(ctx, p.Base(), testFile)

@@ -611,8 +611,12 @@ func (f *Forge) mergeTree(ctx context.Context, ours, theirs string) (string, err
 // Merge makes a --no-ff merge commit of the PR branch on its base, whose message repeats the
 // PR's title, body (marker included) and trailers, moves the base with compare-and-swap
 // (retrying twice on a concurrent move), and deletes the branch. opts.Auto merges now: this
-// forge has no checks to wait for.
-func (f *Forge) Merge(ctx context.Context, pr forge.PR, _ forge.MergeOptions) (forge.PR, error) {
+// forge has no checks to wait for. A merge commit is its only method: squash and rebase are
+// refused.
+func (f *Forge) Merge(ctx context.Context, pr forge.PR, opts forge.MergeOptions) (forge.PR, error) {
+	if opts.Method != "" && opts.Method != forge.MethodMerge {
+		return forge.PR{}, fmt.Errorf("merging %s: merge method %q: the local git forge merges with a merge commit only (method %q)", pr.Ref(), opts.Method, forge.MethodMerge)
+	}
 	cur, err := f.fresh(ctx, pr)
 	if err != nil {
 		return forge.PR{}, fmt.Errorf("merging %s: %w", pr.Ref(), err)
