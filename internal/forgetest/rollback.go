@@ -322,10 +322,12 @@ func (brokenRegistry) Digest(context.Context, string, string) (string, error) {
 	return "", errors.New("registry unreachable: connection refused")
 }
 
+// revertBranches are the PR branches that are not promotions (a forge may name revert branches
+// its own way: GitHub's revertPullRequest does).
 func revertBranches(e *Env) []string {
 	var b []string
 	for _, n := range e.PRBranches() {
-		if strings.HasPrefix(n, "flightline/revert/") {
+		if !strings.HasPrefix(n, "flightline/promote/") {
 			b = append(b, n)
 		}
 	}
