@@ -277,6 +277,21 @@ func RunPromote(t *testing.T, newPlatform NewPlatform) {
 			},
 		},
 		{
+			name:         "DryRun_RerunWouldUpdate",
+			before:       func(e *Env) { e.MustPromote(promote.Request{Version: "1.5.0"}) },
+			req:          func(e *Env) promote.Request { return promote.Request{Version: "1.5.0", Scan: "passed", DryRun: true} },
+			wantOp:       promote.Updated,
+			wantBranches: []string{branch15},
+			check: func(t *testing.T, e *Env, r promote.Result) {
+				open, err := e.P.Forge().Find(context.Background(), forge.Query{Base: e.P.Base(), State: forge.StateOpen})
+				require.NoError(t, err)
+				require.Len(t, open, 1)
+				m, err := marker.ParsePromotion(open[0].Body)
+				require.NoError(t, err)
+				assert.Equal(t, "unknown", m.Scan, "a dry run writes nothing")
+			},
+		},
+		{
 			name:    "InvalidPolicy",
 			req:     func(e *Env) promote.Request { return promote.Request{Policy: "Not A Policy", Version: "1.5.0"} },
 			wantErr: promote.ErrInvalidInput,
