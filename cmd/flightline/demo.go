@@ -185,7 +185,7 @@ func runDemo(ctx context.Context, a *app, o demoOptions) (err error) {
 		return err
 	}
 
-	d.stepf("watch %s with the canary monitor (scraping it every 1 s; rolls back on the 3rd failed check)", demoNew)
+	d.stepf("watch %s with the canary monitor: the runbook's gate (success ≥ 99 %%, p99 ≤ 1500 ms, AI failures ≤ 0.5/s) scaled from minutes to seconds, a check every 1 s, roll back at the 3rd failure", demoNew)
 	cfg, err := d.writeCanary("canary.yaml", demoNew, 8, 3)
 	if err != nil {
 		return err
@@ -399,12 +399,15 @@ func (d *demo) git(ctx context.Context, dir string, args ...string) (string, err
 	return string(out), nil
 }
 
+// makePlatform makes the platform repository: a bare repository (as on a server: the forge
+// moves refs, nobody's working tree goes stale) whose main holds examples/platform.
 func (d *demo) makePlatform(ctx context.Context) error {
-	d.platform = filepath.Join(d.dir, "platform")
-	if err := os.MkdirAll(d.platform, 0o755); err != nil {
+	seed := filepath.Join(d.dir, "platform-seed")
+	d.platform = filepath.Join(d.dir, "platform.git")
+	if err := os.MkdirAll(seed, 0o755); err != nil {
 		return err
 	}
-	if _, err := d.git(ctx, d.platform, "init", "-q", "-b", "main"); err != nil {
+	if _, err := d.git(ctx, seed, "init", "-q", "-b", "main"); err != nil {
 		return err
 	}
 	for _, f := range []string{promote.DefaultFile, "README.md"} {
@@ -412,17 +415,23 @@ func (d *demo) makePlatform(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("reading examples/platform: %w", err)
 		}
-		if err := os.WriteFile(filepath.Join(d.platform, f), b, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(seed, f), b, 0o644); err != nil {
 			return err
 		}
 	}
-	if _, err := d.git(ctx, d.platform, "add", "."); err != nil {
+	if _, err := d.git(ctx, seed, "add", "."); err != nil {
 		return err
 	}
-	if _, err := d.git(ctx, d.platform, "commit", "-q", "-m", "platform: prod pinned to "+demoOld+" (from examples/platform)"); err != nil {
+	if _, err := d.git(ctx, seed, "commit", "-q", "-m", "platform: prod pinned to "+demoOld+" (from examples/platform)"); err != nil {
 		return err
 	}
-	d.say("%s: ImagePolicy %s pins range %q (image ghcr.io/%s, served here by the embedded registry)", d.platform, demoPolicy, demoOld, demoImage)
+	if _, err := d.git(ctx, d.dir, "clone", "-q", "--bare", seed, d.platform); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(seed); err != nil {
+		return err
+	}
+	d.say("%s (bare, standing in for the platform repo on GitHub): ImagePolicy %s pins range %q for image ghcr.io/%s, which the embedded registry serves here", d.platform, demoPolicy, demoOld, demoImage)
 	return nil
 }
 
