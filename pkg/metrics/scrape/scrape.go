@@ -41,7 +41,9 @@ var ErrClosed = errors.New("scrape provider is closed")
 // It implements metrics.Provider. Every sample carries the labels job and instance (host:port
 // of the target) as Prometheus adds them; each scrape also writes up, scrape_duration_seconds
 // and scrape_samples_scraped, and stale markers for the series a scrape no longer returns
-// (all of them when the scrape fails), so the answers are Prometheus's.
+// (all of them when the scrape fails), so the answers are Prometheus's. The engine is
+// Prometheus 3's (v0.310.0): range windows are open on the left, where a Prometheus 2 server
+// includes a sample that falls exactly on the window's start.
 type Provider struct {
 	targets  []*target
 	db       *tsdb.DB
