@@ -2,9 +2,12 @@ package main
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -192,5 +195,54 @@ func TestCanaryMonitor_BadInput(t *testing.T) {
 			assert.Equal(t, 1, code)
 			assert.Contains(t, stderr, tt.want)
 		})
+	}
+}
+
+// A Prometheus stand-in that answers every query with 100 and records the Authorization header:
+// the config's credentials reach Prometheus and nothing prints them.
+func TestCanaryMonitor_ProviderCredentialsNeverPrinted(t *testing.T) {
+	var mu sync.Mutex
+	var auth []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		auth = append(auth, r.Header.Get("Authorization"))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000,"100"]}]}}`)
+	}))
+	t.Cleanup(srv.Close)
+	const secret = "prom-s3cret-token"
+	cfg := writeFile(t, "canary.yaml", `apiVersion: flightline.dev/v1alpha1
+kind: CanaryMonitor
+metadata: {name: agent}
+spec:
+  analysis:
+    interval: 1s
+    iterations: 1
+    threshold: 1
+    selector: job="agent"
+    provider:
+      address: `+srv.URL+`
+      bearerToken: `+secret+`
+    metrics:
+      - name: request-success-rate
+        thresholdRange: {min: 99}
+`)
+	report := filepath.Join(t.TempDir(), "r.json")
+	code, stdout, stderr := runCLI(t, nil, "canary-monitor", "--config", cfg, "--rollback=false", "--report", report)
+	require.Equal(t, 0, code, stderr)
+	outs, err := actions.ParseOutputs(stdout)
+	require.NoError(t, err)
+	assert.Equal(t, "success", outs["decision"])
+	mu.Lock()
+	require.NotEmpty(t, auth)
+	for _, a := range auth {
+		assert.Equal(t, "Bearer "+secret, a)
+	}
+	mu.Unlock()
+	b, err := os.ReadFile(report)
+	require.NoError(t, err)
+	for _, out := range []string{stdout, stderr, string(b)} {
+		assert.NotContains(t, out, secret)
 	}
 }
