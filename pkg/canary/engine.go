@@ -342,7 +342,9 @@ func metricNames(c *Config) []string {
 	return out
 }
 
-// failedChecks names each metric that failed in any tick, with its latest failure.
+// failedChecks names each metric that failed in any tick, with its latest failure. The lines
+// carry no comma, so that an input split on commas and newlines (the rollback action's checks)
+// keeps one item per check, unless a reason quotes an error that has one.
 func failedChecks(cfg *Config, ticks []Tick) []string {
 	var out []string
 	for _, m := range cfg.Metrics {
@@ -356,7 +358,7 @@ func failedChecks(cfg *Config, ticks []Tick) []string {
 			}
 		}
 		if n > 0 {
-			out = append(out, fmt.Sprintf("%s: failed %d of %d checks, last: %s", m.Name, n, len(ticks), last))
+			out = append(out, fmt.Sprintf("%s: failed %d of %d checks; last: %s", m.Name, n, len(ticks), last))
 		}
 	}
 	return out
