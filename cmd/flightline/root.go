@@ -90,6 +90,7 @@ summary as text on stderr.`,
 	}
 	root.AddCommand(
 		newVersionCmd(a),
+		newBuildCmd(a),
 		newDemoCmd(a),
 		newImagePolicyCmd(a),
 		newPromoteCmd(a),
