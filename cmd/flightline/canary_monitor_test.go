@@ -230,7 +230,7 @@ kind: CanaryMonitor
 metadata: {name: agent}
 spec:
   analysis:
-    interval: 500ms
+    interval: 1s
     iterations: 100
     selector: job="agent"
     metrics:
@@ -238,7 +238,7 @@ spec:
         thresholdRange: {min: 99}
 `)
 	report := filepath.Join(t.TempDir(), "r.json")
-	ctx, cancel := context.WithTimeout(context.Background(), 1800*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
 	defer cancel()
 	var out, errb bytes.Buffer
 	code := run(ctx, []string{"canary-monitor", "--config", cfg, "--prometheus-url", url, "--rollback=false", "--report", report}, &out, &errb, func(string) string { return "" })

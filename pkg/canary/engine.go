@@ -164,6 +164,9 @@ func (e *Engine) Observe(at time.Time, samples []Sample) (Tick, error) {
 		byName[s.Metric] = s
 	}
 	t := Tick{N: len(r.Ticks) + 1, At: at}
+	if n := len(r.Ticks); n > 0 && at.Before(r.Ticks[n-1].At) {
+		return Tick{}, fmt.Errorf("tick %d at %s is before tick %d at %s: ticks must be in time order", t.N, at.Format(time.RFC3339), n, r.Ticks[n-1].At.Format(time.RFC3339))
+	}
 	var fails, inconclusive, passes int
 	for _, m := range e.cfg.Metrics {
 		s, ok := byName[m.Name]
