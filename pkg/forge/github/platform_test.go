@@ -1,0 +1,65 @@
+package github
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/labrats-work/flightline/internal/forgetest"
+	"github.com/labrats-work/flightline/internal/githubtest"
+	"github.com/labrats-work/flightline/internal/testenv"
+	"github.com/labrats-work/flightline/pkg/forge"
+)
+
+const (
+	testRepo  = "acme/platform"
+	testToken = "ghs_TESTTOKEN0123456789abcdefSECRET"
+)
+
+// noSleep makes retries instant in tests while still counting them.
+func noSleep(context.Context, time.Duration) error { return nil }
+
+// newServer starts an emulator with the platform repository holding files.
+func newServer(t testing.TB, files map[string][]byte) *githubtest.Server {
+	t.Helper()
+	testenv.LookPath(t, "git", "apt-get install git")
+	s := githubtest.New(t)
+	s.CreateRepo(testRepo, files)
+	return s
+}
+
+// newForge connects a forge to the emulator.
+func newForge(t testing.TB, s *githubtest.Server, opts ...Option) *Forge {
+	t.Helper()
+	opts = append([]Option{WithBaseURL(s.URL), WithHTTPClient(s.Client()), withSleep(noSleep), WithRetry(3, time.Millisecond, time.Minute)}, opts...)
+	f, err := New(context.Background(), testRepo, testToken, opts...)
+	require.NoError(t, err)
+	return f
+}
+
+// platform is forgetest's view of the emulated repository.
+type platform struct {
+	s *githubtest.Server
+	f *Forge
+}
+
+func (p *platform) Forge() forge.Forge { return p.f }
+func (p *platform) Base() string       { return "main" }
+func (p *platform) Push(t *testing.T, files map[string][]byte, message string) string {
+	return p.s.Push(testRepo, "main", files, message)
+}
+func (p *platform) Branches(t *testing.T) []string { return p.s.Branches(testRepo) }
+
+// ghPlatform makes forgetest platforms on a fresh emulator each.
+func ghPlatform(t *testing.T, files map[string][]byte) forgetest.Platform {
+	s := newServer(t, files)
+	return &platform{s: s, f: newForge(t, s)}
+}
+
+// The one contract suite, run on the second forge.
+func TestForge_ContractOnEmulator(t *testing.T) { forgetest.RunForge(t, ghPlatform) }
+
+// The promotion flow's table, run on the second forge.
+func TestPromote_FlowOnEmulator(t *testing.T) { forgetest.RunPromote(t, ghPlatform) }
