@@ -90,6 +90,10 @@ summary as text on stderr.`,
 	}
 	root.AddCommand(
 		newVersionCmd(a),
+		newDemoCmd(a),
+		newImagePolicyCmd(a),
+		newPromoteCmd(a),
+		newRollbackCmd(a),
 	)
 	return root
 }

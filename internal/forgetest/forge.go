@@ -234,3 +234,10 @@ func testNotFound(t *testing.T, newPlatform NewPlatform) {
 	_, err = f.Get(ctx, "999999")
 	require.ErrorIs(t, err, forge.ErrNotFound)
 }
+
+// Run runs the whole suite: the forge contract, the promotion flow and the rollback flow.
+func Run(t *testing.T, newPlatform NewPlatform) {
+	t.Run("Forge", func(t *testing.T) { RunForge(t, newPlatform) })
+	t.Run("Promote", func(t *testing.T) { RunPromote(t, newPlatform) })
+	t.Run("Rollback", func(t *testing.T) { RunRollback(t, newPlatform) })
+}

@@ -176,3 +176,6 @@ func equalFiles(a, b map[string]string) bool {
 	}
 	return true
 }
+
+// Dir is the repository directory (the local git forge's platform-dir).
+func (p *gitPlatform) Dir() string { return p.dir }

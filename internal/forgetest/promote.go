@@ -140,8 +140,10 @@ func RunPromote(t *testing.T, newPlatform NewPlatform) {
 		check        func(t *testing.T, e *Env, r promote.Result)
 	}{
 		{
-			name:         "Create",
-			req:          func(e *Env) promote.Request { return promote.Request{Version: "1.5.0", Scan: "passed", Labels: []string{"promotion"}} },
+			name: "Create",
+			req: func(e *Env) promote.Request {
+				return promote.Request{Version: "1.5.0", Scan: "passed", Labels: []string{"promotion"}}
+			},
 			wantOp:       promote.Created,
 			wantBranches: []string{branch15},
 			check: func(t *testing.T, e *Env, r promote.Result) {
@@ -263,8 +265,10 @@ func RunPromote(t *testing.T, newPlatform NewPlatform) {
 			},
 		},
 		{
-			name:   "DryRun_WritesNothing",
-			req:    func(e *Env) promote.Request { return promote.Request{Version: "1.5.0", DryRun: true, Merge: promote.MergeNow} },
+			name: "DryRun_WritesNothing",
+			req: func(e *Env) promote.Request {
+				return promote.Request{Version: "1.5.0", DryRun: true, Merge: promote.MergeNow}
+			},
 			wantOp: promote.Created,
 			check: func(t *testing.T, e *Env, r promote.Result) {
 				assert.True(t, r.DryRun)
@@ -298,8 +302,10 @@ func RunPromote(t *testing.T, newPlatform NewPlatform) {
 			wantErr: promote.ErrInvalidInput,
 		},
 		{
-			name:    "PolicyNotInFile",
-			req:     func(e *Env) promote.Request { return promote.Request{Policy: "ai-agents-platform/nope", Version: "1.5.0"} },
+			name: "PolicyNotInFile",
+			req: func(e *Env) promote.Request {
+				return promote.Request{Policy: "ai-agents-platform/nope", Version: "1.5.0"}
+			},
 			wantErr: imagepolicy.ErrNotFound,
 		},
 		{

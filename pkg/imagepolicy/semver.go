@@ -10,7 +10,8 @@ import (
 )
 
 // ValidateRange checks a range as Flux's image-reflector-controller does
-// (github.com/Masterminds/semver/v3 NewConstraint); it fails with ErrInvalidRange.
+// (github.com/Masterminds/semver/v3 NewConstraint), and also refuses line breaks and other control
+// characters, which that library lets through; it fails with ErrInvalidRange.
 func ValidateRange(rng string) error {
 	_, err := parseRange(rng)
 	return err
@@ -19,6 +20,11 @@ func ValidateRange(rng string) error {
 func parseRange(rng string) (*semver.Constraints, error) {
 	if strings.TrimSpace(rng) == "" {
 		return nil, fmt.Errorf("%w: the range is empty; write one such as 1.4.0, ~1.4.0 or >=1.4.0 <2.0.0", ErrInvalidRange)
+	}
+	for _, r := range rng {
+		if r < 0x20 || r == 0x7F || r == 0x85 || r == 0x2028 || r == 0x2029 {
+			return nil, fmt.Errorf("%w %q: it contains a line break or control character (U+%04X); write it on one line", ErrInvalidRange, rng, r)
+		}
 	}
 	c, err := semver.NewConstraint(rng)
 	if err != nil {
