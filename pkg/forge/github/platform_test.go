@@ -2,6 +2,8 @@ package github
 
 import (
 	"context"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,7 +52,21 @@ func (p *platform) Base() string       { return "main" }
 func (p *platform) Push(t *testing.T, files map[string][]byte, message string) string {
 	return p.s.Push(testRepo, "main", files, message)
 }
-func (p *platform) Branches(t *testing.T) []string { return p.s.Branches(testRepo) }
+// Branches lists the repository's branches. GitHub's revertPullRequest names a revert's branch
+// itself (revert-N-BRANCH), while the shared suite recognises revert branches by the local
+// forge's prefix flightline/revert/: such branches are reported under that prefix, so the
+// suite counts them (and still sees every left-over branch).
+func (p *platform) Branches(t *testing.T) []string {
+	var out []string
+	for _, b := range p.s.Branches(testRepo) {
+		if strings.HasPrefix(b, "revert-") {
+			b = "flightline/revert/" + b
+		}
+		out = append(out, b)
+	}
+	sort.Strings(out)
+	return out
+}
 
 // ghPlatform makes forgetest platforms on a fresh emulator each.
 func ghPlatform(t *testing.T, files map[string][]byte) forgetest.Platform {
@@ -63,3 +79,6 @@ func TestForge_ContractOnEmulator(t *testing.T) { forgetest.RunForge(t, ghPlatfo
 
 // The promotion flow's table, run on the second forge.
 func TestPromote_FlowOnEmulator(t *testing.T) { forgetest.RunPromote(t, ghPlatform) }
+
+// The rollback flow's table (revert, forward fix, refusals, reuse), run on the second forge.
+func TestRollback_FlowOnEmulator(t *testing.T) { forgetest.RunRollback(t, ghPlatform) }
