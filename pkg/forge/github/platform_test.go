@@ -52,6 +52,7 @@ func (p *platform) Base() string       { return "main" }
 func (p *platform) Push(t *testing.T, files map[string][]byte, message string) string {
 	return p.s.Push(testRepo, "main", files, message)
 }
+
 // Branches lists the repository's branches. GitHub's revertPullRequest names a revert's branch
 // itself (revert-N-BRANCH), while the shared suite recognises revert branches by the local
 // forge's prefix flightline/revert/: such branches are reported under that prefix, so the
