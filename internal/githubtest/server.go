@@ -197,6 +197,7 @@ func (s *Server) handler() http.Handler {
 	rest := s.restMux()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w}
+		sent := r.URL.Path
 		path := r.URL.Path
 		if p, ok := strings.CutPrefix(path, "/api/v3"); ok && (p == "" || strings.HasPrefix(p, "/")) {
 			path = p
@@ -219,7 +220,7 @@ func (s *Server) handler() http.Handler {
 		}
 		defer func() {
 			s.mu.Lock()
-			s.log = append(s.log, Request{Method: r.Method, Path: path, Op: op, Status: sw.status})
+			s.log = append(s.log, Request{Method: r.Method, Path: sent, Op: op, Status: sw.status})
 			s.mu.Unlock()
 		}()
 		if f := s.fault(op); f != nil {
@@ -536,4 +537,16 @@ func (s *Server) CreateLabel(fullName, name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.repo(fullName).labels[strings.ToLower(name)] = label{Name: name, Color: "ededed"}
+}
+
+// OpenPull opens a PR from head to base as another client would, and returns its number.
+func (s *Server) OpenPull(fullName, title, body, head, base string) int {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, _, msg, det := s.openPull(s.repo(fullName), title, body, head, base)
+	if p == nil {
+		s.t.Fatalf("githubtest: opening a PR from %s: %s %v", head, msg, det)
+	}
+	return p.number
 }

@@ -43,6 +43,7 @@ type Forge struct {
 	gql               *githubv4.Client
 	method            string
 	findPages         int
+	perPage           int // PRs per page in Find (100; tests lower it)
 	attempts          int
 	now               func() time.Time
 
@@ -162,7 +163,7 @@ func New(ctx context.Context, repo, token string, opts ...Option) (*Forge, error
 	}
 	owner, name, _ := strings.Cut(repo, "/")
 	f := &Forge{owner: owner, name: name, repo: repo, token: token, rest: rest,
-		gql: githubv4.NewEnterpriseClient(c.graphqlURL, client), method: c.method, findPages: max(c.findPages, 1),
+		gql: githubv4.NewEnterpriseClient(c.graphqlURL, client), method: c.method, findPages: max(c.findPages, 1), perPage: 100,
 		attempts: c.attempts, now: c.now, nodeIDs: map[int]string{}}
 	r, _, err := rest.Repositories.Get(ctx, owner, name)
 	if err != nil {
@@ -298,7 +299,7 @@ func (f *Forge) Find(ctx context.Context, q forge.Query) ([]forge.PR, error) {
 	if limit <= 0 {
 		limit = 50
 	}
-	opts := &gh.PullRequestListOptions{Base: q.Base, Direction: "desc", ListOptions: gh.ListOptions{PerPage: 100}}
+	opts := &gh.PullRequestListOptions{Base: q.Base, Direction: "desc", ListOptions: gh.ListOptions{PerPage: f.perPage}}
 	switch q.State {
 	case forge.StateOpen:
 		opts.State, opts.Sort = "open", "created"
@@ -455,6 +456,15 @@ func (f *Forge) Propose(ctx context.Context, c forge.Change) (forge.PR, forge.Re
 		return f.update(ctx, pr, c)
 	}
 	pr, err := f.create(ctx, c)
+	if errors.Is(err, errPRExists) { // another run opened the PR on this branch meanwhile: update it
+		existing, ok, ferr := f.openFor(ctx, c.Branch)
+		if ferr != nil {
+			return forge.PR{}, "", ferr
+		}
+		if ok {
+			return f.update(ctx, existing, c)
+		}
+	}
 	if err != nil {
 		if derr := f.deleteBranch(context.WithoutCancel(ctx), c.Branch); derr != nil {
 			err = fmt.Errorf("%w (and the branch %s it made could not be deleted: %v)", err, c.Branch, derr)
@@ -463,6 +473,10 @@ func (f *Forge) Propose(ctx context.Context, c forge.Change) (forge.PR, forge.Re
 	}
 	return pr, forge.Created, nil
 }
+
+// errPRExists: GitHub answered 422 "A pull request already exists" — not an error: the
+// existing PR is found and updated.
+var errPRExists = errors.New("a pull request already exists for the branch")
 
 // create fills the fresh branch (at c.BaseSHA) and opens the PR; the caller deletes the branch
 // on error.
@@ -478,6 +492,9 @@ func (f *Forge) create(ctx context.Context, c forge.Change) (forge.PR, error) {
 	p, _, err := f.rest.PullRequests.Create(ctx, f.owner, f.name, gh.CreatePullRequest{Title: gh.Ptr(c.Title), Head: c.Branch,
 		Base: c.Base, Body: gh.Ptr(c.Body)})
 	if err != nil {
+		if status, msg := apiStatus(err); status == http.StatusUnprocessableEntity && strings.Contains(msg, "already exists") {
+			return forge.PR{}, fmt.Errorf("%s: %w", what, errPRExists)
+		}
 		return forge.PR{}, f.explain(what+": opening the PR", err)
 	}
 	pr := f.toPR(p)
