@@ -24,6 +24,9 @@ var errStale = errors.New("ref moved")
 type gitRepo struct {
 	git string
 	dir string
+	// tips caches every branch tip (one for-each-ref) until a ref changes; every ref change
+	// goes through updateRef, under the server's lock.
+	tips map[string]string
 }
 
 // identity of every commit the emulator makes (GitHub commits as "GitHub").
@@ -85,7 +88,34 @@ func (g *gitRepo) revParse(ref string) (string, error) {
 	if ref == "" || strings.HasPrefix(ref, "-") {
 		return "", fmt.Errorf("ref %q not found", ref)
 	}
+	if b, ok := strings.CutPrefix(ref, "refs/heads/"); ok {
+		if err := g.loadTips(); err != nil {
+			return "", err
+		}
+		if sha, ok := g.tips[b]; ok {
+			return sha, nil
+		}
+		return "", fmt.Errorf("branch %q not found", b)
+	}
 	return g.line("rev-parse", "--verify", "--quiet", ref+"^{commit}")
+}
+
+func (g *gitRepo) loadTips() error {
+	if g.tips != nil {
+		return nil
+	}
+	out, err := g.line("for-each-ref", "--format=%(objectname) %(refname)", "refs/heads/")
+	if err != nil {
+		return err
+	}
+	tips := map[string]string{}
+	for _, l := range strings.Split(out, "\n") {
+		if sha, ref, ok := strings.Cut(l, " "); ok {
+			tips[strings.TrimPrefix(ref, "refs/heads/")] = sha
+		}
+	}
+	g.tips = tips
+	return nil
 }
 
 // resolve resolves a branch name, a full ref or a SHA.
@@ -116,14 +146,14 @@ func (g *gitRepo) parents(commit string) ([]string, error) {
 }
 
 func (g *gitRepo) branches() ([]string, error) {
-	out, err := g.line("for-each-ref", "--format=%(refname)", "refs/heads/")
-	if err != nil {
+	if err := g.loadTips(); err != nil {
 		return nil, err
 	}
-	var b []string
-	for _, r := range strings.Fields(out) {
-		b = append(b, strings.TrimPrefix(r, "refs/heads/"))
+	b := make([]string, 0, len(g.tips))
+	for name := range g.tips {
+		b = append(b, name)
 	}
+	sort.Strings(b)
 	return b, nil
 }
 
@@ -187,6 +217,7 @@ func (g *gitRepo) updateRef(ref, newSHA, old string) error {
 	if old == "" {
 		old = zeroOID
 	}
+	g.tips = nil
 	var err error
 	if newSHA == "" {
 		_, err = g.run(nil, nil, "update-ref", "-d", ref, old)
