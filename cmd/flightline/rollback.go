@@ -13,7 +13,7 @@ import (
 
 func newRollbackCmd(a *app) *cobra.Command {
 	var (
-		pf  platformFlags
+		pf  = platformFlags{getenv: a.getenv}
 		req rollback.Request
 		mrg string
 	)

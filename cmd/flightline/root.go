@@ -94,6 +94,7 @@ summary as text on stderr.`,
 		newImagePolicyCmd(a),
 		newPromoteCmd(a),
 		newRollbackCmd(a),
+		newDoctorCmd(a),
 	)
 	return root
 }

@@ -138,14 +138,17 @@ func denyWrite(c *call) bool {
 }
 
 func (s *Server) getRepo(c *call, rp *repo) {
-	writeJSON(c.w, http.StatusOK, map[string]any{
+	j := map[string]any{
 		"id": rp.id, "node_id": rp.nodeID(), "name": rp.name, "full_name": rp.full(),
 		"owner": map[string]any{"login": rp.owner}, "private": true,
 		"html_url": s.URL + "/" + rp.full(), "default_branch": rp.DefaultBranch,
 		"allow_auto_merge": rp.AllowAutoMerge, "delete_branch_on_merge": rp.DeleteBranchOnMerge,
 		"allow_squash_merge": true, "allow_merge_commit": true, "allow_rebase_merge": false,
-		"permissions": map[string]bool{"admin": c.isAdmin(), "maintain": c.isAdmin(), "push": c.canWrite(), "triage": c.canWrite(), "pull": true},
-	})
+	}
+	if !c.token.Installation {
+		j["permissions"] = map[string]bool{"admin": c.isAdmin(), "maintain": c.isAdmin(), "push": c.canWrite(), "triage": c.canWrite(), "pull": true}
+	}
+	writeJSON(c.w, http.StatusOK, j)
 }
 
 func (s *Server) refJSON(rp *repo, ref, sha string) map[string]any {

@@ -50,6 +50,9 @@ type Token struct {
 	// Actions marks a workflow's GITHUB_TOKEN: it may open PRs only when the repository allows
 	// GitHub Actions to create and approve pull requests.
 	Actions bool
+	// Installation marks a GitHub App installation token: repository answers carry no
+	// "permissions" field for it, as on GitHub.
+	Installation bool
 }
 
 // Request is one entry of the request log.
