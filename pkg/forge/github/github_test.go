@@ -355,7 +355,7 @@ func TestRetry_RateLimitsAndServerErrors(t *testing.T) {
 			Message: "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."},
 			wantSleep: []time.Duration{7 * time.Second}},
 		{name: "SecondaryRateLimit_NoRetryAfter", fault: githubtest.Fault{Status: 403, Times: 1,
-			Message: "You have exceeded a secondary rate limit."}, wantSleep: []time.Duration{time.Second}},
+			Message: "You have exceeded a secondary rate limit."}, wantSleep: []time.Duration{time.Minute}},
 		{name: "TooManyRequests_Backoff", fault: githubtest.Fault{Status: 429, Times: 2},
 			wantSleep: []time.Duration{time.Second, 2 * time.Second}},
 		{name: "BadGateway_Backoff", fault: githubtest.Fault{Status: 502, Times: 1}, wantSleep: []time.Duration{time.Second}},

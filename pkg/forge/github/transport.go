@@ -87,8 +87,9 @@ func (t *transport) retryable(resp *http.Response, err error, attempt int) (time
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		resp.Body = io.NopCloser(bytes.NewReader(body))
-		if strings.Contains(strings.ToLower(string(body)), "secondary rate limit") {
-			return max(wait, time.Minute/60*time.Duration(attempt)), true
+		// GitHub asks to wait at least a minute after a secondary rate limit that names no time.
+		if strings.Contains(strings.ToLower(string(body)), "secondary rate limit") && time.Minute <= t.maxWait {
+			return max(wait, time.Minute), true
 		}
 	}
 	return 0, false
