@@ -62,3 +62,28 @@ func TestRollbackWorkflow_DispatchUnderAct(t *testing.T) {
 	assert.Equal(t, "p99 latency over 1500 ms", m.Reason)
 	assert.Equal(t, "manual", m.Trigger)
 }
+
+// rollback.yml through workflow_call, as the canary calls it: trigger canary reaches the marker
+// and the workflow's outputs reach the caller.
+func TestRollbackWorkflow_CallUnderAct(t *testing.T) {
+	acttest.Act(t)
+	e, dir := localPlatform(t)
+	e.MustPromote(promote.Request{Version: "1.5.0", Merge: promote.MergeNow})
+	res := acttest.Run(t, acttest.Options{
+		Workflow: filepath.Join(acttest.RepoRoot(t), "cmd/flightline/testdata/rollback-call.yml"),
+		Env:      map[string]string{"FLIGHTLINE_PLATFORM_DIR": dir},
+	})
+	require.NoError(t, res.Err, res.Log)
+	assert.Equal(t, "reverted", res.Outputs["operation"])
+	assert.Equal(t, "1.4.0", res.Outputs["restored-range"])
+	assert.Equal(t, "1.4.0", res.Outputs["restored-tag"])
+	assert.Contains(t, res.Outputs["revert-pr-url"], "flightline/revert/"+forgetest.Policy+"/")
+	assert.Equal(t, e.Original, e.File("main"))
+
+	reverts, err := e.P.Forge().Find(t.Context(), forge.Query{Base: "main", State: forge.StateMerged, Text: []string{"<!-- flightline:revert "}})
+	require.NoError(t, err)
+	require.Len(t, reverts, 1)
+	m, err := marker.ParseRevert(reverts[0].Body)
+	require.NoError(t, err)
+	assert.Equal(t, "canary", m.Trigger)
+}

@@ -30,10 +30,10 @@ type ghPlatform struct {
 
 func (p *ghPlatform) Forge() forge.Forge { return p.f }
 func (p *ghPlatform) Base() string       { return "main" }
-func (p *ghPlatform) Push(t *testing.T, files map[string][]byte, msg string) string {
+func (p *ghPlatform) Push(t testing.TB, files map[string][]byte, msg string) string {
 	return p.s.Push(ghRepo, "main", files, msg)
 }
-func (p *ghPlatform) Branches(t *testing.T) []string { return p.s.Branches(ghRepo) }
+func (p *ghPlatform) Branches(t testing.TB) []string { return p.s.Branches(ghRepo) }
 
 // githubPlatform is the flow suites' world on the emulator; the suite's own forge uses
 // ownToken, which can do everything.
@@ -41,7 +41,7 @@ func githubPlatform(t *testing.T) (*forgetest.Env, *githubtest.Server) {
 	t.Helper()
 	testenv.LookPath(t, "git", "apt-get install git")
 	var srv *githubtest.Server
-	e := forgetest.NewEnv(t, func(t *testing.T, files map[string][]byte) forgetest.Platform {
+	e := forgetest.NewEnv(t, func(t testing.TB, files map[string][]byte) forgetest.Platform {
 		srv = githubtest.New(t)
 		srv.CreateRepo(ghRepo, files)
 		srv.AddToken(ownToken, githubtest.Token{Write: true, Admin: true})

@@ -90,10 +90,12 @@ summary as text on stderr.`,
 	}
 	root.AddCommand(
 		newVersionCmd(a),
+		newBuildCmd(a),
 		newDemoCmd(a),
 		newImagePolicyCmd(a),
 		newPromoteCmd(a),
 		newRollbackCmd(a),
+		newCanaryMonitorCmd(a),
 		newDoctorCmd(a),
 	)
 	return root

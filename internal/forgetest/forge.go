@@ -26,6 +26,7 @@ func RunForge(t *testing.T, newPlatform NewPlatform) {
 	t.Run("Merge_MovesBaseAndFindsMerged", func(t *testing.T) { testMerge(t, newPlatform) })
 	t.Run("Revert_RestoresFileByteForByte", func(t *testing.T) { testRevert(t, newPlatform) })
 	t.Run("Revert_ConflictLeavesNoBranch", func(t *testing.T) { testRevertConflict(t, newPlatform) })
+	t.Run("Merge_ConflictLeavesPROpen", func(t *testing.T) { testMergeConflict(t, newPlatform) })
 	t.Run("Close_DeletesBranch", func(t *testing.T) { testClose(t, newPlatform) })
 	t.Run("Merge_StalePRRefused", func(t *testing.T) { testMergeStale(t, newPlatform) })
 	t.Run("NotFound", func(t *testing.T) { testNotFound(t, newPlatform) })
@@ -130,6 +131,7 @@ func testMerge(t *testing.T, newPlatform NewPlatform) {
 	require.NoError(t, err)
 	assert.Equal(t, forge.StateMerged, merged.State)
 	assert.NotEmpty(t, merged.MergeSHA)
+	assert.False(t, merged.Merged.IsZero(), "a merged PR says when")
 	assert.Equal(t, "the body\n\n<!-- m -->", merged.Body)
 	assert.Equal(t, merged.MergeSHA, baseSHA(t, p))
 	got, err := f.ReadFile(ctx, p.Base(), testFile)
@@ -194,6 +196,22 @@ func testRevertConflict(t *testing.T, newPlatform NewPlatform) {
 	_, err = f.Revert(ctx, merged, forge.RevertRequest{Branch: "flightline/revert/ns/app/x", Title: "Revert", Body: "b"})
 	require.ErrorIs(t, err, forge.ErrConflict)
 	assert.Equal(t, []string{p.Base()}, p.Branches(t), "no branch left behind")
+}
+
+func testMergeConflict(t *testing.T, newPlatform NewPlatform) {
+	ctx := context.Background()
+	p := newPlatform(t, map[string][]byte{testFile: fileV1})
+	f := p.Forge()
+	pr, _, err := f.Propose(ctx, change(p, baseSHA(t, p), fileV2, "promote"))
+	require.NoError(t, err)
+	tip := p.Push(t, map[string][]byte{testFile: []byte(strings.Replace(string(fileV1), "1.4.0", "1.4.9", 1))}, "hand edit")
+
+	_, err = f.Merge(ctx, pr, forge.MergeOptions{})
+	require.ErrorIs(t, err, forge.ErrConflict)
+	assert.Equal(t, tip, baseSHA(t, p), "the base is untouched")
+	again, err := f.Get(ctx, pr.ID())
+	require.NoError(t, err)
+	assert.Equal(t, forge.StateOpen, again.State, "the PR stays open, to be updated or merged by hand")
 }
 
 func testClose(t *testing.T, newPlatform NewPlatform) {

@@ -26,19 +26,19 @@ type Platform interface {
 	Base() string
 	// Push commits files directly on the base branch (as a person pushing would) and returns
 	// the new tip.
-	Push(t *testing.T, files map[string][]byte, message string) string
+	Push(t testing.TB, files map[string][]byte, message string) string
 	// Branches lists every branch of the repository, sorted.
-	Branches(t *testing.T) []string
+	Branches(t testing.TB) []string
 }
 
 // NewPlatform makes a fresh platform repository whose base branch holds files.
-type NewPlatform func(t *testing.T, files map[string][]byte) Platform
+type NewPlatform func(t testing.TB, files map[string][]byte) Platform
 
-// GitPlatform is the local git forge over a fresh repository: bare when bare is true, else a
-// clone with the base branch checked out (the forge must not touch its HEAD or working tree,
-// which the platform checks at cleanup).
-func GitPlatform(bare bool) NewPlatform {
-	return func(t *testing.T, files map[string][]byte) Platform {
+// GitPlatform is the local git forge (opened with opts) over a fresh repository: bare when bare
+// is true, else a clone with the base branch checked out (the forge must not touch its HEAD or
+// working tree, which the platform checks at cleanup).
+func GitPlatform(bare bool, opts ...gitforge.Option) NewPlatform {
+	return func(t testing.TB, files map[string][]byte) Platform {
 		t.Helper()
 		testenv.LookPath(t, "git", "apt-get install git")
 		dir := t.TempDir()
@@ -62,7 +62,7 @@ func GitPlatform(bare bool) NewPlatform {
 				}
 			})
 		}
-		f, err := gitforge.Open(context.Background(), dir)
+		f, err := gitforge.Open(context.Background(), dir, opts...)
 		require.NoError(t, err)
 		p.f = f
 		return p
@@ -77,12 +77,12 @@ type gitPlatform struct {
 func (p *gitPlatform) Forge() forge.Forge { return p.f }
 func (p *gitPlatform) Base() string       { return "main" }
 
-func (p *gitPlatform) git(t *testing.T, env []string, args ...string) string {
+func (p *gitPlatform) git(t testing.TB, env []string, args ...string) string {
 	t.Helper()
 	return p.gitIn(t, env, nil, args...)
 }
 
-func (p *gitPlatform) gitIn(t *testing.T, env []string, stdin []byte, args ...string) string {
+func (p *gitPlatform) gitIn(t testing.TB, env []string, stdin []byte, args ...string) string {
 	t.Helper()
 	cmd := exec.Command("git", append([]string{"-C", p.dir}, args...)...)
 	cmd.Env = append(cmd.Environ(), "GIT_AUTHOR_NAME=Person", "GIT_AUTHOR_EMAIL=person@example.com",
@@ -103,7 +103,7 @@ func (p *gitPlatform) gitIn(t *testing.T, env []string, stdin []byte, args ...st
 }
 
 // commitFiles commits files on main with plumbing only (parent: the current main, if any).
-func (p *gitPlatform) commitFiles(t *testing.T, parent string, files map[string][]byte, msg string) string {
+func (p *gitPlatform) commitFiles(t testing.TB, parent string, files map[string][]byte, msg string) string {
 	t.Helper()
 	env := []string{"GIT_INDEX_FILE=" + filepath.Join(t.TempDir(), "index")}
 	if parent != "" {
@@ -127,13 +127,13 @@ func (p *gitPlatform) commitFiles(t *testing.T, parent string, files map[string]
 	return sha
 }
 
-func (p *gitPlatform) Push(t *testing.T, files map[string][]byte, message string) string {
+func (p *gitPlatform) Push(t testing.TB, files map[string][]byte, message string) string {
 	t.Helper()
 	tip := strings.TrimSpace(p.git(t, nil, "rev-parse", "refs/heads/main"))
 	return p.commitFiles(t, tip, files, message)
 }
 
-func (p *gitPlatform) Branches(t *testing.T) []string {
+func (p *gitPlatform) Branches(t testing.TB) []string {
 	t.Helper()
 	out := p.git(t, nil, "for-each-ref", "--format=%(refname:short)", "refs/heads/")
 	b := strings.Fields(out)
@@ -142,7 +142,7 @@ func (p *gitPlatform) Branches(t *testing.T) []string {
 }
 
 // snapshot reads every file of the working tree (outside .git).
-func snapshot(t *testing.T, dir string) map[string]string {
+func snapshot(t testing.TB, dir string) map[string]string {
 	t.Helper()
 	m := map[string]string{}
 	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
@@ -179,3 +179,23 @@ func equalFiles(a, b map[string]string) bool {
 
 // Dir is the repository directory (the local git forge's platform-dir).
 func (p *gitPlatform) Dir() string { return p.dir }
+
+// CountingGit writes a wrapper around the git binary that counts its invocations, for
+// benchmarks: pass the path to gitforge.WithGit and read the count with the returned func.
+func CountingGit(t testing.TB) (path string, count func() int) {
+	t.Helper()
+	real, err := exec.LookPath("git")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	log := filepath.Join(dir, "calls")
+	path = filepath.Join(dir, "git")
+	script := "#!/bin/sh\necho >>'" + log + "'\nexec '" + real + "' \"$@\"\n"
+	require.NoError(t, os.WriteFile(path, []byte(script), 0o755))
+	return path, func() int {
+		b, err := os.ReadFile(log)
+		if err != nil {
+			return 0
+		}
+		return len(b)
+	}
+}

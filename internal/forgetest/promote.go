@@ -62,7 +62,7 @@ spec:
 // Env is one flow test's world: a platform repository, a registry with the image's tags, and
 // the file as it was at the start.
 type Env struct {
-	T        *testing.T
+	T        testing.TB
 	P        Platform
 	Reg      *Registry
 	Image    string            // HOST/labrats-work/ai-agents
@@ -72,7 +72,7 @@ type Env struct {
 
 // NewEnv makes the world: tags 1.3.0, 1.4.0, 1.5.0, 1.6.0 and latest in the registry, the
 // platform file pinning 1.4.0.
-func NewEnv(t *testing.T, newPlatform NewPlatform) *Env {
+func NewEnv(t testing.TB, newPlatform NewPlatform) *Env {
 	t.Helper()
 	reg := NewRegistry(t)
 	image := reg.Host + "/labrats-work/ai-agents"
@@ -274,6 +274,21 @@ func RunPromote(t *testing.T, newPlatform NewPlatform) {
 				assert.True(t, r.DryRun)
 				assert.Contains(t, r.Summary(), "dry run")
 				assert.Equal(t, e.Original, e.File(e.P.Base()))
+			},
+		},
+		{
+			name:         "DryRun_RerunWouldUpdate",
+			before:       func(e *Env) { e.MustPromote(promote.Request{Version: "1.5.0"}) },
+			req:          func(e *Env) promote.Request { return promote.Request{Version: "1.5.0", Scan: "passed", DryRun: true} },
+			wantOp:       promote.Updated,
+			wantBranches: []string{branch15},
+			check: func(t *testing.T, e *Env, r promote.Result) {
+				open, err := e.P.Forge().Find(context.Background(), forge.Query{Base: e.P.Base(), State: forge.StateOpen})
+				require.NoError(t, err)
+				require.Len(t, open, 1)
+				m, err := marker.ParsePromotion(open[0].Body)
+				require.NoError(t, err)
+				assert.Equal(t, "unknown", m.Scan, "a dry run writes nothing")
 			},
 		},
 		{

@@ -22,7 +22,7 @@ type Registry struct {
 }
 
 // NewRegistry starts a registry for the test.
-func NewRegistry(t *testing.T) *Registry {
+func NewRegistry(t testing.TB) *Registry {
 	t.Helper()
 	srv := httptest.NewServer(ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0))))
 	t.Cleanup(srv.Close)
@@ -31,7 +31,7 @@ func NewRegistry(t *testing.T) *Registry {
 
 // Push pushes a random image under each tag of repo (a path such as "team/agent") and returns
 // the digests by tag.
-func (r *Registry) Push(t *testing.T, repo string, tags ...string) map[string]string {
+func (r *Registry) Push(t testing.TB, repo string, tags ...string) map[string]string {
 	t.Helper()
 	digests := map[string]string{}
 	for _, tag := range tags {

@@ -2,6 +2,7 @@ package forgetest
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -272,6 +273,27 @@ func RunRollback(t *testing.T, newPlatform NewPlatform) {
 		})
 	}
 
+	// A rollback is an emergency: a registry that is down or unknown does not stop it; the
+	// restored tag is then the exact pin itself, with a warning.
+	t.Run("RegistryDownOrUnknown_RollbackStillHappens", func(t *testing.T) {
+		e := NewEnv(t, newPlatform)
+		e.MustPromote(promote.Request{Version: "1.5.0", Merge: merge})
+		for name, src := range map[string]imagepolicy.TagSource{"down": brokenRegistry{}, "none": nil} {
+			r, err := rollback.Run(context.Background(), e.P.Forge(), src, rollback.Request{Policy: Policy, DryRun: true})
+			require.NoError(t, err, name)
+			assert.Equal(t, "1.4.0", r.RestoredTag, name)
+			if name == "down" {
+				require.Len(t, r.Warnings, 1)
+				assert.Contains(t, r.Warnings[0], "connection refused")
+				assert.Contains(t, r.Summary(), "connection refused")
+			}
+		}
+		r, err := rollback.Run(context.Background(), e.P.Forge(), brokenRegistry{}, rollback.Request{Policy: Policy, Merge: merge})
+		require.NoError(t, err)
+		assert.True(t, r.Verified)
+		assert.Equal(t, e.Original, e.File(e.P.Base()))
+	})
+
 	t.Run("RolledBackVersion_OnHold", func(t *testing.T) {
 		e := NewEnv(t, newPlatform)
 		e.MustPromote(promote.Request{Version: "1.5.0", Merge: merge})
@@ -289,10 +311,23 @@ func RunRollback(t *testing.T, newPlatform NewPlatform) {
 	})
 }
 
+// brokenRegistry is a TagSource whose registry is down.
+type brokenRegistry struct{}
+
+func (brokenRegistry) Tags(context.Context, string) ([]string, error) {
+	return nil, errors.New("registry unreachable: connection refused")
+}
+
+func (brokenRegistry) Digest(context.Context, string, string) (string, error) {
+	return "", errors.New("registry unreachable: connection refused")
+}
+
+// revertBranches are the PR branches that are not promotions (a forge may name revert branches
+// its own way: GitHub's revertPullRequest does).
 func revertBranches(e *Env) []string {
 	var b []string
 	for _, n := range e.PRBranches() {
-		if strings.HasPrefix(n, "flightline/revert/") {
+		if !strings.HasPrefix(n, "flightline/promote/") {
 			b = append(b, n)
 		}
 	}

@@ -114,8 +114,21 @@ type Query struct {
 	Limit int      // at most this many results; 0 means the forge's default (at least 50)
 }
 
+// MergeMethod is how a PR lands on its base (GitHub's merge methods).
+type MergeMethod string
+
+// Merge methods. The empty method is the forge's default (GitHub: squash; local git forge: a
+// merge commit, the only method it has).
+const (
+	MethodMerge  MergeMethod = "merge"  // a merge commit
+	MethodSquash MergeMethod = "squash" // one commit with the PR's changes
+	MethodRebase MergeMethod = "rebase" // the PR's commits replayed on the base
+)
+
 // MergeOptions say how to merge.
 type MergeOptions struct {
+	// Method is the merge method ("" = the forge's default).
+	Method MergeMethod
 	// Auto enables auto-merge where the forge has it (GitHub): the PR merges when its checks and
 	// reviews allow, and Merge returns it still open with AutoMerge set. Where the forge has no
 	// such gate (the local git forge), the PR merges now.

@@ -281,10 +281,23 @@ func notFound(kind string, ref Ref, have []policyObject) error {
 		return fmt.Errorf("%w: %s %q: the file has no %s of %s", ErrNotFound, kind, ref, kind, strings.Join(supportedVersions, " or "))
 	}
 	names := make([]string, len(have))
+	var same []string
+	noNamespace := ref.Namespace == ""
 	for i, p := range have {
 		names[i] = fmt.Sprintf("%s (line %d)", describe(p.ref), p.line)
+		if p.ref.Name == ref.Name {
+			same = append(same, fmt.Sprintf("%q", p.ref.String()))
+			noNamespace = noNamespace || p.ref.Namespace == ""
+		}
 	}
-	return fmt.Errorf("%w: %s %q is not in the file; it has: %s", ErrNotFound, kind, ref, strings.Join(names, ", "))
+	hint := ""
+	if len(same) > 0 {
+		hint = "; did you mean " + strings.Join(same, " or ") + "?"
+		if noNamespace {
+			hint += " (namespaces are matched literally: a policy without metadata.namespace is NAME alone)"
+		}
+	}
+	return fmt.Errorf("%w: %s %q is not in the file; it has: %s%s", ErrNotFound, kind, ref, strings.Join(names, ", "), hint)
 }
 
 // ImageOf returns spec.image of the ImageRepository that the policy ref refers to

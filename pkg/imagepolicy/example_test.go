@@ -52,7 +52,7 @@ func ExampleSetRange_notFound() {
 	fmt.Println(err)
 	// Output:
 	// true
-	// not found: ImagePolicy "apps/ai-agents-api" is not in the file; it has: flux-system/ai-agents-api (line 2)
+	// not found: ImagePolicy "apps/ai-agents-api" is not in the file; it has: flux-system/ai-agents-api (line 2); did you mean "flux-system/ai-agents-api"?
 }
 
 func ExampleFind() {

@@ -21,6 +21,8 @@ import (
 	"github.com/labrats-work/flightline/pkg/registry"
 )
 
+var _ imagepolicy.TagSource = (*registry.Client)(nil)
+
 // startRegistry runs go-containerregistry's in-process registry and pushes one small random
 // image per tag (tags in one group share an image); it returns the repository and the digests.
 func startRegistry(t testing.TB, groups ...[]string) (string, map[string]string) {

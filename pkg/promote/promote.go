@@ -236,13 +236,13 @@ func Run(ctx context.Context, f forge.Forge, src imagepolicy.TagSource, req Requ
 		Title: fmt.Sprintf("promote %s to %s", ref, resolved.Tag), Body: body(res, m),
 		Files: map[string][]byte{file: newData}, Labels: req.Labels}
 
-	older, err := olderOpen(ctx, f, base, ref, file, change.Branch, version.Original())
+	older, exists, err := openPromotions(ctx, f, base, ref, file, change.Branch, version.Original())
 	if err != nil {
 		return res, err
 	}
 	if req.DryRun {
 		res.Operation = Created
-		if _, err := f.Get(ctx, change.Branch); err == nil {
+		if exists {
 			res.Operation = Updated
 		}
 		res.Superseded = older
@@ -342,16 +342,17 @@ func checkHold(ctx context.Context, f forge.Forge, base string, ref imagepolicy.
 	return nil
 }
 
-// olderOpen lists the open promotions of the policy (same file) for versions below version.
-func olderOpen(ctx context.Context, f forge.Forge, base string, ref imagepolicy.Ref, file, branch, version string) ([]forge.PR, error) {
+// openPromotions lists the open promotions of the policy (same file) for versions below version,
+// and says whether the PR for branch is open already.
+func openPromotions(ctx context.Context, f forge.Forge, base string, ref imagepolicy.Ref, file, branch, version string) (older []forge.PR, exists bool, err error) {
 	open, err := f.Find(ctx, promotionQuery(base, ref, forge.StateOpen))
 	if err != nil {
-		return nil, fmt.Errorf("looking for open promotions of %s: %w", ref, err)
+		return nil, false, fmt.Errorf("looking for open promotions of %s: %w", ref, err)
 	}
 	v, _ := imagepolicy.ParseVersion(version)
-	var older []forge.PR
 	for _, pr := range open {
 		if pr.Branch == branch {
+			exists = true
 			continue
 		}
 		m, err := marker.ParsePromotion(pr.Body)
@@ -362,7 +363,7 @@ func olderOpen(ctx context.Context, f forge.Forge, base string, ref imagepolicy.
 			older = append(older, pr)
 		}
 	}
-	return older, nil
+	return older, exists, nil
 }
 
 // memoTags lists a repository's tags once per run.

@@ -22,7 +22,7 @@ func (r Result) Summary() string {
 	case r.PR.ID() != "":
 		pr = "`" + r.PR.Ref() + "`"
 	}
-	fmt.Fprintf(&b, "| `%s` | `%s` | `%s` | `%s` | `%s` | %s |\n", r.Policy, cell(r.PreviousRange), cell(r.Range), cell(r.Tag), cell(r.Digest), pr)
+	fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", code(r.Policy), code(r.PreviousRange), code(r.Range), code(r.Tag), code(r.Digest), pr)
 	if r.Diff != "" {
 		fmt.Fprintf(&b, "\n```diff\n%s```\n", r.Diff)
 	}
@@ -33,6 +33,14 @@ func (r Result) Summary() string {
 		}
 	}
 	return b.String()
+}
+
+// code is s as inline code, or a dash when empty.
+func code(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return "`" + cell(s) + "`"
 }
 
 func cell(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "|", "\\|"), "\n", " ") }

@@ -146,8 +146,7 @@ func Run(ctx context.Context, f forge.Forge, src imagepolicy.TagSource, req Requ
 		}
 		res.Reverted = target
 		if marker.Has(target.Body, marker.KindRevert) {
-			res.Operation = Refused
-			return res, fmt.Errorf("%w: %s is a rollback; roll forward with a new promotion instead", ErrRevertOfRevert, target.Ref())
+			return res.refuse(fmt.Errorf("%w: %s is a rollback; roll forward with a new promotion instead", ErrRevertOfRevert, target.Ref()))
 		}
 		if promo, err = marker.ParsePromotion(target.Body); err != nil {
 			return res, fmt.Errorf("%w: %s is not a Flightline promotion: %w", ErrNoPromotion, target.Ref(), err)
@@ -157,8 +156,7 @@ func Run(ctx context.Context, f forge.Forge, src imagepolicy.TagSource, req Requ
 		}
 		policy = promo.Policy
 		if target.State != forge.StateMerged {
-			res.Operation = Refused
-			return res, fmt.Errorf("%w: %s is %s; nothing reached %s, so close it instead of reverting", ErrNotMerged, target.Ref(), target.State, base)
+			return res.refuse(fmt.Errorf("%w: %s is %s; nothing reached %s, so close it instead of reverting", ErrNotMerged, target.Ref(), target.State, base))
 		}
 	}
 	res.Policy = policy
@@ -211,12 +209,11 @@ func Run(ctx context.Context, f forge.Forge, src imagepolicy.TagSource, req Requ
 	// Superseded: a newer promotion of the policy merged since (and was not itself rolled back).
 	res.Newer = newer(merged, target, policy, mergedReverts)
 	if len(res.Newer) > 0 && !req.Force {
-		res.Operation = Refused
 		names := make([]string, len(res.Newer))
 		for i, n := range res.Newer {
 			names[i] = n.Ref() + " (" + n.Title + ")"
 		}
-		return res, fmt.Errorf("%w: %s has merged since %s; roll back the newest promotion instead, or set force to revert %s anyway", ErrSuperseded, strings.Join(names, ", "), target.Ref(), target.Ref())
+		return res.refuse(fmt.Errorf("%w: %s has merged since %s; roll back the newest promotion instead, or set force to revert %s anyway", ErrSuperseded, strings.Join(names, ", "), target.Ref(), target.Ref()))
 	}
 
 	m := marker.Revert{V: marker.Version, Policy: policy, File: promo.File, Reverts: target.ID(), RestoredRange: promo.PreviousRange,
@@ -250,6 +247,12 @@ func Run(ctx context.Context, f forge.Forge, src imagepolicy.TagSource, req Requ
 		return res, nil
 	}
 	return res, res.merge(ctx, f, src, mode)
+}
+
+// refuse records a refusal: operation refused, the reason as the message.
+func (r Result) refuse(err error) (Result, error) {
+	r.Operation, r.Message = Refused, err.Error()
+	return r, err
 }
 
 // merge merges the revert PR, verifies the base branch and resolves the restored range.

@@ -13,7 +13,10 @@ func (r Result) Summary() string {
 	if r.DryRun {
 		title = "Rollback (dry run)"
 	}
-	fmt.Fprintf(&b, "### %s of `%s`: %s\n\n%s.\n\n", title, r.Policy, r.Operation, cell(r.Message))
+	fmt.Fprintf(&b, "### %s of `%s`: %s\n\n", title, r.Policy, r.Operation)
+	if r.Message != "" {
+		fmt.Fprintf(&b, "%s.\n\n", cell(r.Message))
+	}
 	b.WriteString("| reverted | rollback PR | restored range | restored tag | trigger | reason |\n|---|---|---|---|---|---|\n")
 	reverted := "—"
 	if r.Reverted.ID() != "" {
@@ -29,9 +32,9 @@ func (r Result) Summary() string {
 			revert += " (merged)"
 		}
 	}
-	fmt.Fprintf(&b, "| %s | %s | `%s` | `%s` | %s | %s |\n\n", reverted, revert, cell(r.RestoredRange), cell(r.RestoredTag), r.Trigger, cell(r.Reason))
+	fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n\n", reverted, revert, code(r.RestoredRange), code(r.RestoredTag), r.Trigger, cell(r.Reason))
 	switch {
-	case r.RestoredRange == "":
+	case r.RestoredRange == "" || r.Operation == Refused:
 	case r.Exact:
 		fmt.Fprintf(&b, "Exact rollback: `%s` pins one version.\n", r.RestoredRange)
 	case r.RestoredTag != "":
@@ -56,6 +59,14 @@ func link(num int, url, ref string) string {
 		return fmt.Sprintf("[#%d](%s)", num, url)
 	}
 	return "`" + ref + "`"
+}
+
+// code is s as inline code, or a dash when empty.
+func code(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return "`" + cell(s) + "`"
 }
 
 func cell(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "|", "\\|"), "\n", " ") }

@@ -184,21 +184,27 @@ func (f *Forge) commit(ctx context.Context, ref string) (string, error) {
 	return sha, nil
 }
 
-// ReadFile returns path's content at ref (a branch or a commit).
+// ReadFile returns path's content at ref (a branch, or a commit SHA) with one git process.
 func (f *Forge) ReadFile(ctx context.Context, ref, path string) ([]byte, error) {
-	sha, err := f.commit(ctx, ref)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
+	rev := ref
+	if !isHex(ref) {
+		if err := checkBranch(ref); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", path, err)
+		}
+		rev = "refs/heads/" + ref
 	}
-	blob, err := f.line(ctx, "rev-parse", "--verify", "--quiet", sha+":"+path)
+	out, err := f.run(ctx, nil, "cat-file", "blob", rev+":"+path)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s at %s: %w", path, short(sha), forge.ErrNotFound)
-	}
-	out, err := f.run(ctx, nil, "cat-file", "blob", blob)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s at %s: %w", path, short(sha), err)
+		if exitCode(err) == 128 {
+			return nil, fmt.Errorf("reading %s at %s: %w", path, ref, forge.ErrNotFound)
+		}
+		return nil, fmt.Errorf("reading %s at %s: %w", path, ref, err)
 	}
 	return []byte(out), nil
+}
+
+func isHex(s string) bool {
+	return len(s) >= 7 && strings.Trim(s, "0123456789abcdef") == ""
 }
 
 func short(sha string) string {
@@ -514,34 +520,36 @@ func (f *Forge) Find(ctx context.Context, q forge.Query) ([]forge.PR, error) {
 	var prs []forge.PR
 	switch q.State {
 	case forge.StateOpen:
-		out, err := f.run(ctx, nil, "for-each-ref", "--format=%(refname)", "refs/heads/"+BranchPrefix)
+		// One process for every open PR: ref, tip, commit time and message of each branch.
+		out, err := f.run(ctx, nil, "for-each-ref", "--format=%(refname)%00%(objectname)%00%(committerdate:unix)%00%(contents)%00", "refs/heads/"+BranchPrefix)
 		if err != nil {
 			return nil, fmt.Errorf("listing PR branches: %w", err)
 		}
-		for _, ref := range strings.Fields(out) {
-			branch := strings.TrimPrefix(ref, "refs/heads/")
-			tip, err := f.Head(ctx, branch)
-			if err != nil {
-				continue // deleted meanwhile
-			}
-			c, err := f.readCommit(ctx, tip)
-			if err != nil {
-				return nil, err
-			}
-			if pr := openPR(branch, c); pr.Base == q.Base && match(pr) {
-				pr.Merged = c.time // sort key only
+		fields := strings.Split(out, "\x00")
+		var times []int64
+		for i := 0; i+3 < len(fields); i += 4 {
+			branch := strings.TrimPrefix(strings.TrimPrefix(fields[i], "\n"), "refs/heads/")
+			ct, _ := strconv.ParseInt(fields[i+2], 10, 64)
+			if pr := openPR(branch, commitInfo{sha: fields[i+1], msg: fields[i+3]}); pr.Base == q.Base && match(pr) {
 				prs = append(prs, pr)
+				times = append(times, ct)
 			}
 		}
-		sort.SliceStable(prs, func(i, j int) bool {
-			if !prs[i].Merged.Equal(prs[j].Merged) {
-				return prs[i].Merged.After(prs[j].Merged)
+		idx := make([]int, len(prs))
+		for i := range idx {
+			idx[i] = i
+		}
+		sort.SliceStable(idx, func(a, b int) bool {
+			if times[idx[a]] != times[idx[b]] {
+				return times[idx[a]] > times[idx[b]]
 			}
-			return prs[i].Branch > prs[j].Branch
+			return prs[idx[a]].Branch > prs[idx[b]].Branch
 		})
-		for i := range prs {
-			prs[i].Merged = time.Time{}
+		sorted := make([]forge.PR, len(prs))
+		for i, j := range idx {
+			sorted[i] = prs[j]
 		}
+		prs = sorted
 	case forge.StateMerged:
 		if _, err := f.Head(ctx, q.Base); err != nil {
 			return nil, fmt.Errorf("finding merged PRs: %w", err)
@@ -603,8 +611,12 @@ func (f *Forge) mergeTree(ctx context.Context, ours, theirs string) (string, err
 // Merge makes a --no-ff merge commit of the PR branch on its base, whose message repeats the
 // PR's title, body (marker included) and trailers, moves the base with compare-and-swap
 // (retrying twice on a concurrent move), and deletes the branch. opts.Auto merges now: this
-// forge has no checks to wait for.
-func (f *Forge) Merge(ctx context.Context, pr forge.PR, _ forge.MergeOptions) (forge.PR, error) {
+// forge has no checks to wait for. A merge commit is its only method: squash and rebase are
+// refused.
+func (f *Forge) Merge(ctx context.Context, pr forge.PR, opts forge.MergeOptions) (forge.PR, error) {
+	if opts.Method != "" && opts.Method != forge.MethodMerge {
+		return forge.PR{}, fmt.Errorf("merging %s: merge method %q: the local git forge merges with a merge commit only (method %q)", pr.Ref(), opts.Method, forge.MethodMerge)
+	}
 	cur, err := f.fresh(ctx, pr)
 	if err != nil {
 		return forge.PR{}, fmt.Errorf("merging %s: %w", pr.Ref(), err)

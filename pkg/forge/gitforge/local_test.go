@@ -134,3 +134,19 @@ func TestPropose_BadInput(t *testing.T) {
 	}
 	assert.Equal(t, []string{"main"}, p.Branches(t), "nothing left behind")
 }
+
+func TestMerge_OnlyMergeCommits(t *testing.T) {
+	p, _ := newRepo(t)
+	ctx := context.Background()
+	f := p.Forge()
+	base, err := f.Head(ctx, "main")
+	require.NoError(t, err)
+	pr, _, err := f.Propose(ctx, change(base, "flightline/promote/a/b/1.5.0", "x"))
+	require.NoError(t, err)
+	_, err = f.Merge(ctx, pr, forge.MergeOptions{Method: forge.MethodSquash})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "merge commit only")
+	merged, err := f.Merge(ctx, pr, forge.MergeOptions{Method: forge.MethodMerge})
+	require.NoError(t, err)
+	assert.Equal(t, forge.StateMerged, merged.State)
+}

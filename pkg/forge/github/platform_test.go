@@ -49,7 +49,7 @@ type platform struct {
 
 func (p *platform) Forge() forge.Forge { return p.f }
 func (p *platform) Base() string       { return "main" }
-func (p *platform) Push(t *testing.T, files map[string][]byte, message string) string {
+func (p *platform) Push(t testing.TB, files map[string][]byte, message string) string {
 	return p.s.Push(testRepo, "main", files, message)
 }
 
@@ -57,7 +57,7 @@ func (p *platform) Push(t *testing.T, files map[string][]byte, message string) s
 // itself (revert-N-BRANCH), while the shared suite recognises revert branches by the local
 // forge's prefix flightline/revert/: such branches are reported under that prefix, so the
 // suite counts them (and still sees every left-over branch).
-func (p *platform) Branches(t *testing.T) []string {
+func (p *platform) Branches(t testing.TB) []string {
 	var out []string
 	for _, b := range p.s.Branches(testRepo) {
 		if strings.HasPrefix(b, "revert-") {
@@ -70,7 +70,7 @@ func (p *platform) Branches(t *testing.T) []string {
 }
 
 // ghPlatform makes forgetest platforms on a fresh emulator each.
-func ghPlatform(t *testing.T, files map[string][]byte) forgetest.Platform {
+func ghPlatform(t testing.TB, files map[string][]byte) forgetest.Platform {
 	s := newServer(t, files)
 	return &platform{s: s, f: newForge(t, s)}
 }
