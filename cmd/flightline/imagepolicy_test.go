@@ -55,11 +55,11 @@ func TestImagePolicy_Errors(t *testing.T) {
 	}{
 		{"missing policy", []string{"get", file, "--policy", "apps/nope"},
 			[]string{file, `"apps/nope" is not in the file`, "flux-system/ai-agents-api (line 15)"}},
-		{"no --policy", []string{"get", file}, []string{"policy"}},
+		{"no --policy", []string{"get", file}, []string{"FLIGHTLINE_INPUT_POLICY", "--policy"}},
 		{"bad --policy", []string{"get", file, "--policy", "a/b/c"}, []string{"--policy", `"a/b/c"`, "NS/NAME"}},
 		{"missing file", []string{"get", "nope.yaml", "--policy", "a/b"}, []string{"reading nope.yaml"}},
 		{"invalid range", []string{"set", file, "--policy", "flux-system/ai-agents-api", "--range", "latest"}, []string{`invalid semver range "latest"`}},
-		{"no --range", []string{"set", file, "--policy", "flux-system/ai-agents-api"}, []string{"range"}},
+		{"no --range", []string{"set", file, "--policy", "flux-system/ai-agents-api"}, []string{"FLIGHTLINE_INPUT_RANGE", "--range"}},
 		{"no ImageRepository", []string{"resolve", filepath.Join(policyTestdata, "v1.yaml"), "--policy", "apps/agent"}, []string{"which is not in the file", "--image"}},
 	}
 	for _, tc := range tests {

@@ -207,3 +207,57 @@ func setRangeValue(doc any, rng string) bool {
 	mm["range"] = rng
 	return true
 }
+
+// FuzzParseRef: a reference that parses prints back to the same text and parses to itself.
+func FuzzParseRef(f *testing.F) {
+	for _, s := range []string{"flux-system/ai-agents", "agent", "/agent", "a/b/c", "A/b", "", "apps/agent.v2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseRef(s)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidRef) || !strings.Contains(err.Error(), fmt.Sprintf("%q", s)) {
+				t.Fatalf("error for %q does not name the input: %v", s, err)
+			}
+			return
+		}
+		if r.String() != s {
+			t.Fatalf("%q parses to %#v, which prints as %q", s, r, r.String())
+		}
+		again, err := ParseRef(r.String())
+		if err != nil || again != r {
+			t.Fatalf("%q does not round-trip: %#v, %v", s, again, err)
+		}
+	})
+}
+
+// FuzzSelect: the selected tag satisfies the range and no satisfying tag is higher.
+func FuzzSelect(f *testing.F) {
+	f.Add(">=1.0.0", "1.4.0,v1.5.0,1.6.0-rc.1,latest")
+	f.Add("~1.5.0-rc.1", "1.5.0-rc.1,1.5.0-rc.2,1.5.0")
+	f.Add("1.5.0", "1.5.0,v1.5.0")
+	f.Fuzz(func(t *testing.T, rng, list string) {
+		tags := strings.Split(list, ",")
+		tag, err := Select(rng, tags)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidRange) && !errors.Is(err, ErrNoMatch) && !errors.Is(err, ErrAmbiguous) {
+				t.Fatalf("unexpected error: %v", err)
+			}
+			return
+		}
+		c, err := parseRange(rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := ParseVersion(tag)
+		if err != nil || !c.Check(v) {
+			t.Fatalf("selected %q does not satisfy %q", tag, rng)
+		}
+		for _, other := range tags {
+			o, err := ParseVersion(other)
+			if err == nil && c.Check(o) && (o.GreaterThan(v) || o.Equal(v) && other != tag) {
+				t.Fatalf("selected %q but %q also qualifies", tag, other)
+			}
+		}
+	})
+}

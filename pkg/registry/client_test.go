@@ -246,3 +246,49 @@ func TestClient_ContextCancelled(t *testing.T) {
 type staticKeychain struct{ auth authn.Authenticator }
 
 func (k staticKeychain) Resolve(authn.Resource) (authn.Authenticator, error) { return k.auth, nil }
+
+// toLocal sends every request to the test registry, whatever host it names (ghcr.io here), so
+// that the GHCR credentials path runs end to end.
+type toLocal struct{ host string }
+
+func (t toLocal) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.URL.Scheme, r.URL.Host = "http", t.host
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func TestClient_GHCRUsesWorkflowToken(t *testing.T) {
+	var seen atomic.Value
+	host := newRegistry(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			u, p, ok := r.BasicAuth()
+			if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/tags/list") {
+				seen.Store(u + ":" + p)
+			}
+			if !ok || u != "octo" || p != "ghs_token" {
+				w.Header().Set("WWW-Authenticate", `Basic realm="ghcr"`)
+				http.Error(w, `{"errors":[{"code":"UNAUTHORIZED","message":"no"}]}`, http.StatusUnauthorized)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	img, err := random.Image(64, 1)
+	require.NoError(t, err)
+	ref, err := name.NewTag(host + "/acme/agent:1.5.0") // the same repository as ghcr.io/acme/agent through toLocal
+	require.NoError(t, err)
+	require.NoError(t, remote.Write(ref, img, remote.WithAuth(&authn.Basic{Username: "octo", Password: "ghs_token"})))
+
+	env := map[string]string{"GITHUB_TOKEN": "ghs_token", "GITHUB_ACTOR": "octo"}
+	c := New(WithGetenv(func(k string) string { return env[k] }), WithTransport(toLocal{host}), WithRetryBackoff(fastBackoff))
+	tags, err := c.Tags(context.Background(), "ghcr.io/acme/agent")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"1.5.0"}, tags)
+	assert.Equal(t, "octo:ghs_token", seen.Load())
+
+	// Without the token the same call is refused, and the error says what to check.
+	_, err = New(WithTransport(toLocal{host}), WithRetryBackoff(fastBackoff)).Tags(context.Background(), "ghcr.io/acme/agent")
+	require.ErrorIs(t, err, ErrUnauthorized)
+	assert.Contains(t, err.Error(), "ghcr.io/acme/agent")
+	assert.Contains(t, err.Error(), "GITHUB_TOKEN needs packages:read")
+}
