@@ -450,10 +450,16 @@ func (f *Forge) Propose(ctx context.Context, c forge.Change) (forge.PR, forge.Re
 			return forge.PR{}, "", ferr
 		}
 		if !ok {
-			return forge.PR{}, "", fmt.Errorf("%s: branch %s exists but has no open PR (left by an interrupted run, or someone's branch): delete it (git push origin --delete %s) and run again: %w",
-				what, c.Branch, c.Branch, forge.ErrExists)
+			// A branch at exactly the base commit carries nobody's work: it is what a retried
+			// creation (the first answer lost on the way back) or an interrupted run leaves.
+			// Adopt it; anything else is somebody's branch.
+			if head, herr := f.Head(ctx, c.Branch); herr != nil || head != c.BaseSHA {
+				return forge.PR{}, "", fmt.Errorf("%s: branch %s exists but has no open PR (left by an interrupted run, or someone's branch): delete it (git push origin --delete %s) and run again: %w",
+					what, c.Branch, c.Branch, forge.ErrExists)
+			}
+		} else {
+			return f.update(ctx, pr, c)
 		}
-		return f.update(ctx, pr, c)
 	}
 	pr, err := f.create(ctx, c)
 	if errors.Is(err, errPRExists) { // another run opened the PR on this branch meanwhile: update it

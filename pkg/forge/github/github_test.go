@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	gh "github.com/google/go-github/v90/github"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -505,4 +506,34 @@ func TestClose_CommentsClosesAndDeletesBranch(t *testing.T) {
 	assert.Equal(t, "closed", got.State)
 	assert.Equal(t, []string{"Superseded by #9."}, got.Comments)
 	assert.Equal(t, []string{"main"}, s.Branches(testRepo))
+}
+
+func TestPropose_LeftoverBranch(t *testing.T) {
+	ctx := context.Background()
+	t.Run("AtTheBaseCommit_Adopted", func(t *testing.T) {
+		s, f := setup(t)
+		c := change(t, f, "flightline/promote/ns/app/1.5.0", v2, "b")
+		// A branch creation whose answer was lost, or a run interrupted right after it.
+		_, _, err := f.rest.Git.CreateRef(ctx, "acme", "platform", refAt(c.Branch, c.BaseSHA))
+		require.NoError(t, err)
+		pr, res, err := f.Propose(ctx, c)
+		require.NoError(t, err)
+		assert.Equal(t, forge.Created, res)
+		assert.Equal(t, v2, s.File(testRepo, pr.Branch, file))
+	})
+	t.Run("WithOtherWork_Refused", func(t *testing.T) {
+		s, f := setup(t)
+		c := change(t, f, "flightline/promote/ns/app/1.5.0", v2, "b")
+		_, _, err := f.rest.Git.CreateRef(ctx, "acme", "platform", refAt(c.Branch, c.BaseSHA))
+		require.NoError(t, err)
+		s.Push(testRepo, c.Branch, map[string][]byte{"mine.txt": []byte("someone's work\n")}, "work")
+		_, _, err = f.Propose(ctx, c)
+		require.ErrorIs(t, err, forge.ErrExists)
+		assert.Contains(t, err.Error(), "git push origin --delete "+c.Branch)
+		assert.Equal(t, "someone's work\n", string(s.File(testRepo, c.Branch, "mine.txt")), "somebody's branch is left alone")
+	})
+}
+
+func refAt(branch, sha string) gh.CreateRef {
+	return gh.CreateRef{Ref: "refs/heads/" + branch, SHA: sha}
 }
