@@ -30,8 +30,10 @@
 //
 // Tokens (AddToken) model what a token can see and do, including a workflow's GITHUB_TOKEN,
 // which may open PRs only when the repository allows GitHub Actions to create them. Faults
-// (Inject) answer a status code a number of times, add latency, or run a function before the
-// request is handled (a concurrent push between a client's read and its write). Every request
+// (Inject) answer a status code a number of times, add latency, run a function before the
+// request is handled (a concurrent push between a client's read and its write), or handle the
+// request and then lose its answer (a 502 after the write). Installation tokens get no
+// "permissions" in repository answers, as on GitHub. Every request
 // is logged with its operation (Log, Count), so tests and benchmarks can count API calls.
 //
 // # Where it differs from GitHub

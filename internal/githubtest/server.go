@@ -79,6 +79,9 @@ type Fault struct {
 	Times int
 	// Delay is slept before the request is handled (the request's context is honoured).
 	Delay time.Duration
+	// Lose handles the request, then answers Status instead of the real answer: the change
+	// was made but the client never learns it (a 502 from a proxy after the write).
+	Lose bool
 	// Before runs before the request is handled and outside the emulator's lock: a concurrent
 	// push between the forge's read and its write, for example.
 	Before func()
@@ -193,7 +196,6 @@ type call struct {
 	r     *http.Request
 	token Token
 	all   bool // no tokens registered: full rights
-	op    string
 }
 
 func (s *Server) handler() http.Handler {
@@ -226,7 +228,8 @@ func (s *Server) handler() http.Handler {
 			s.log = append(s.log, Request{Method: r.Method, Path: sent, Op: op, Status: sw.status})
 			s.mu.Unlock()
 		}()
-		if f := s.fault(op); f != nil {
+		f := s.fault(op)
+		if f != nil {
 			if f.Delay > 0 {
 				select {
 				case <-time.After(f.Delay):
@@ -237,7 +240,7 @@ func (s *Server) handler() http.Handler {
 			if f.Before != nil {
 				f.Before()
 			}
-			if f.Status != 0 {
+			if f.Status != 0 && !f.Lose {
 				if f.RetryAfter > 0 {
 					sw.Header().Set("Retry-After", fmt.Sprint(f.RetryAfter))
 				}
@@ -249,16 +252,27 @@ func (s *Server) handler() http.Handler {
 				return
 			}
 		}
-		c := &call{w: sw, r: r, op: op}
-		if !s.authenticate(c) {
+		if f != nil && f.Lose && f.Status != 0 {
+			lost := &statusWriter{ResponseWriter: httptest.NewRecorder()}
+			s.serve(rest, lost, r, graphql, body)
+			writeError(sw, f.Status, http.StatusText(f.Status))
 			return
 		}
-		if graphql {
-			s.serveGraphQL(c, body)
-			return
-		}
-		rest.ServeHTTP(sw, withCall(r, c))
+		s.serve(rest, sw, r, graphql, body)
 	})
+}
+
+// serve authenticates and handles one request.
+func (s *Server) serve(rest *http.ServeMux, sw *statusWriter, r *http.Request, graphql bool, body []byte) {
+	c := &call{w: sw, r: r}
+	if !s.authenticate(c) {
+		return
+	}
+	if graphql {
+		s.serveGraphQL(c, body)
+		return
+	}
+	rest.ServeHTTP(sw, withCall(r, c))
 }
 
 // fault returns the fault for op that fires now, if any.
@@ -552,4 +566,16 @@ func (s *Server) OpenPull(fullName, title, body, head, base string) int {
 		s.t.Fatalf("githubtest: opening a PR from %s: %s %v", head, msg, det)
 	}
 	return p.number
+}
+
+// Parent returns the first parent of commit ("" for a root commit).
+func (s *Server) Parent(fullName, commit string) string {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, err := s.repo(fullName).git.parents(commit)
+	if err != nil || len(p) == 0 {
+		return ""
+	}
+	return p[0]
 }

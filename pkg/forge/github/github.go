@@ -530,6 +530,13 @@ func (f *Forge) commitRetry(ctx context.Context, branch, head string, c forge.Ch
 	if herr != nil {
 		return commitResult{}, herr
 	}
+	// The head that moved may carry this very change: our own commit whose answer was lost
+	// (a 5xx after the write, retried) or another run's. Then there is nothing to add.
+	if same, serr := f.sameFiles(ctx, moved, c.Files); serr != nil {
+		return commitResult{}, serr
+	} else if same {
+		return commitResult{oid: moved}, nil
+	}
 	res, err = f.commit(ctx, branch, moved, c.Title, c.Body, c.Files)
 	if err == nil {
 		return res, nil
@@ -540,20 +547,30 @@ func (f *Forge) commitRetry(ctx context.Context, branch, head string, c forge.Ch
 	return commitResult{}, err
 }
 
+// sameFiles says whether every file has the wanted content at commit.
+func (f *Forge) sameFiles(ctx context.Context, commit string, files map[string][]byte) (bool, error) {
+	for path, want := range files {
+		got, err := f.ReadFile(ctx, commit, path)
+		if errors.Is(err, forge.ErrNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		if string(got) != string(want) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
 // update brings the open pr to c.
 func (f *Forge) update(ctx context.Context, pr forge.PR, c forge.Change) (forge.PR, forge.Result, error) {
 	what := fmt.Sprintf("updating %s on %s", pr.Ref(), f.repo)
 	result := forge.Unchanged
-	same := true
-	for path, want := range c.Files {
-		got, err := f.ReadFile(ctx, pr.HeadSHA, path)
-		if err != nil && !errors.Is(err, forge.ErrNotFound) {
-			return forge.PR{}, "", err
-		}
-		if err != nil || string(got) != string(want) {
-			same = false
-			break
-		}
+	same, err := f.sameFiles(ctx, pr.HeadSHA, c.Files)
+	if err != nil {
+		return forge.PR{}, "", err
 	}
 	if !same {
 		res, err := f.commitRetry(ctx, pr.Branch, pr.HeadSHA, c)
@@ -795,7 +812,15 @@ func (f *Forge) Revert(ctx context.Context, pr forge.PR, r forge.RevertRequest) 
 		in.Body = githubv4.NewString(githubv4.String(r.Body))
 	}
 	if err := f.gql.Mutate(ctx, &m, in, nil); err != nil {
-		return forge.PR{}, f.explain(what, err)
+		err = f.explain(what, err)
+		// GitHub's refusals to revert are worded in several ways; any refusal that is not about
+		// access, existence or availability means the revert cannot be made as is, which the
+		// rollback flow answers with a forward fix.
+		if !errors.Is(err, forge.ErrConflict) && !errors.Is(err, ErrAuth) && !errors.Is(err, ErrPermission) && !errors.Is(err, ErrUnavailable) &&
+			!errors.Is(err, forge.ErrNotFound) && strings.Contains(strings.ToLower(err.Error()), "revert") && !errors.Is(err, context.Canceled) {
+			err = fmt.Errorf("%w: %w", forge.ErrConflict, err)
+		}
+		return forge.PR{}, err
 	}
 	rv := m.RevertPullRequest.RevertPullRequest
 	out := forge.PR{Number: rv.Number, URL: rv.URL, Title: rv.Title, Body: rv.Body, State: forge.StateOpen,

@@ -537,3 +537,33 @@ func TestPropose_LeftoverBranch(t *testing.T) {
 func refAt(branch, sha string) gh.CreateRef {
 	return gh.CreateRef{Ref: "refs/heads/" + branch, SHA: sha}
 }
+
+// A 5xx that GitHub answers after making the commit: the retry loses its compare-and-swap
+// against our own commit, which the forge recognises instead of failing or committing twice.
+func TestPropose_CommitAnswerLostThenRetried_NoDoubleCommit(t *testing.T) {
+	ctx := context.Background()
+	s, f := setup(t)
+	c := change(t, f, "flightline/promote/ns/app/1.5.0", v2, "b")
+	s.Inject(&githubtest.Fault{Op: opCommit, Status: http.StatusBadGateway, Times: 1, Lose: true})
+	pr, res, err := f.Propose(ctx, c)
+	require.NoError(t, err)
+	assert.Equal(t, forge.Created, res)
+	assert.Equal(t, 2, githubtest.Count(s.Log())[opCommit])
+	assert.Equal(t, v2, s.File(testRepo, pr.Branch, file))
+	assert.Equal(t, c.BaseSHA, strings.TrimSpace(s.Parent(testRepo, pr.HeadSHA)), "one commit on the base, not two")
+}
+
+func TestRevert_UnexpectedRefusalWordingIsErrConflict(t *testing.T) {
+	ctx := context.Background()
+	s, f := setup(t)
+	merged, err := f.Merge(ctx, open(t, f), forge.MergeOptions{})
+	require.NoError(t, err)
+	s.Inject(&githubtest.Fault{Op: opRevert, Status: 422, Message: "Could not revert the pull request"})
+	_, err = f.Revert(ctx, merged, forge.RevertRequest{Title: "Revert", Body: "b"})
+	require.ErrorIs(t, err, forge.ErrConflict)
+	s.ClearFaults()
+	s.Inject(&githubtest.Fault{Op: opRevert, Status: 403, Message: "Resource not accessible by integration"})
+	_, err = f.Revert(ctx, merged, forge.RevertRequest{Title: "Revert", Body: "b"})
+	require.ErrorIs(t, err, ErrPermission)
+	require.NotErrorIs(t, err, forge.ErrConflict, "a permission problem is not answered with a forward fix")
+}
