@@ -567,3 +567,30 @@ func TestRevert_UnexpectedRefusalWordingIsErrConflict(t *testing.T) {
 	require.ErrorIs(t, err, ErrPermission)
 	require.NotErrorIs(t, err, forge.ErrConflict, "a permission problem is not answered with a forward fix")
 }
+
+func TestPropose_AnyFailureLeavesNoBranchNorOpenPR(t *testing.T) {
+	tests := []struct {
+		name  string
+		fault githubtest.Fault
+		want  error
+	}{
+		{"CommitKeepsFailing", githubtest.Fault{Op: opCommit, Status: 502}, ErrUnavailable},
+		{"CommitForbidden", githubtest.Fault{Op: opCommit, Status: 403, Message: "Resource not accessible by integration"}, ErrPermission},
+		{"OpeningThePRKeepsFailing", githubtest.Fault{Op: opCreatePR, Status: 500}, ErrUnavailable},
+		{"OpeningThePRRefusedByRule", githubtest.Fault{Op: opCreatePR, Status: 422, Message: "Repository rule violations found"}, ErrPermission},
+		{"LabelsForbidden", githubtest.Fault{Op: "POST /repos/{owner}/{repo}/issues/{number}/labels", Status: 403, Message: "Resource not accessible by integration"}, ErrPermission},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, f := setup(t)
+			fault := tt.fault
+			s.Inject(&fault)
+			_, _, err := f.Propose(context.Background(), change(t, f, "flightline/promote/ns/app/1.5.0", v2, "b", "promotion"))
+			require.ErrorIs(t, err, tt.want)
+			assert.Equal(t, []string{"main"}, s.Branches(testRepo), "no orphan branch")
+			for _, p := range s.Pulls(testRepo) {
+				assert.Equal(t, "closed", p.State, "no half-made PR left open")
+			}
+		})
+	}
+}
