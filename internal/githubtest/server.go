@@ -75,6 +75,8 @@ type Fault struct {
 	Message string
 	// RetryAfter sets the Retry-After header (seconds) on the injected answer.
 	RetryAfter int
+	// Header adds headers to the injected answer (X-RateLimit-Remaining, X-RateLimit-Reset).
+	Header map[string]string
 	// Times bounds how often the fault fires (0: always).
 	Times int
 	// Delay is slept before the request is handled (the request's context is honoured).
@@ -243,6 +245,9 @@ func (s *Server) handler() http.Handler {
 			if f.Status != 0 && !f.Lose {
 				if f.RetryAfter > 0 {
 					sw.Header().Set("Retry-After", fmt.Sprint(f.RetryAfter))
+				}
+				for k, v := range f.Header {
+					sw.Header().Set(k, v)
 				}
 				msg := f.Message
 				if msg == "" {

@@ -345,6 +345,7 @@ func (r *recorder) sleep(_ context.Context, d time.Duration) error {
 }
 
 func TestRetry_RateLimitsAndServerErrors(t *testing.T) {
+	clock := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name      string
 		fault     githubtest.Fault
@@ -357,6 +358,9 @@ func TestRetry_RateLimitsAndServerErrors(t *testing.T) {
 			wantSleep: []time.Duration{7 * time.Second}},
 		{name: "SecondaryRateLimit_NoRetryAfter", fault: githubtest.Fault{Status: 403, Times: 1,
 			Message: "You have exceeded a secondary rate limit."}, wantSleep: []time.Duration{time.Minute}},
+		{name: "PrimaryRateLimit_WaitsUntilReset", fault: githubtest.Fault{Status: 403, Times: 1, Message: "API rate limit exceeded",
+			Header: map[string]string{"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": fmt.Sprint(clock.Add(30 * time.Second).Unix())}},
+			wantSleep: []time.Duration{30 * time.Second}},
 		{name: "TooManyRequests_Backoff", fault: githubtest.Fault{Status: 429, Times: 2},
 			wantSleep: []time.Duration{time.Second, 2 * time.Second}},
 		{name: "BadGateway_Backoff", fault: githubtest.Fault{Status: 502, Times: 1}, wantSleep: []time.Duration{time.Second}},
@@ -371,7 +375,7 @@ func TestRetry_RateLimitsAndServerErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newServer(t, map[string][]byte{file: v1})
 			rec := &recorder{}
-			f := newForge(t, s, withSleep(rec.sleep), WithRetry(4, time.Second, time.Minute))
+			f := newForge(t, s, withSleep(rec.sleep), WithRetry(4, time.Second, time.Minute), WithClock(func() time.Time { return clock }))
 			fault := tt.fault
 			fault.Op = opContents
 			s.Inject(&fault)
