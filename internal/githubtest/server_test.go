@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -137,4 +138,15 @@ func TestMergeAndRevert_RealGitConflicts(t *testing.T) {
 	_, err := rp.git.revertTree(s.Head(repo, "main"), p.MergeSHA, s.clock)
 	require.ErrorIs(t, err, errConflict)
 	assert.True(t, strings.Contains(err.Error(), "f.txt"))
+}
+
+func TestFaults_LatencyHonoursTheClientDeadline(t *testing.T) {
+	s := newTestServer(t)
+	s.Inject(&Fault{Op: "GET /repos/{owner}/{repo}", Delay: 300 * time.Millisecond, Times: 1})
+	hc := s.Client()
+	hc.Timeout = 50 * time.Millisecond
+	_, err := hc.Get(s.URL + "/repos/acme/platform")
+	require.Error(t, err, "the delayed answer misses the client's deadline")
+	code, _ := get(t, s, "GET", "/repos/acme/platform", "", nil)
+	assert.Equal(t, 200, code, "the fault fired once")
 }
