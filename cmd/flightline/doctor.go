@@ -136,3 +136,37 @@ func failedNames(checks []ghforge.Check) string {
 	}
 	return strings.Join(n, "; ")
 }
+
+// addPreflight gives cmd (promote, rollback) a --preflight flag: before the command runs,
+// doctor's checks on the GitHub platform repository — the token, the settings, the labels and,
+// when given, the file and the policy — print one line each, and a failed check stops the
+// command before it writes anything. With --platform-dir there is nothing to check.
+func addPreflight(cmd *cobra.Command, a *app, pf *platformFlags, labels *[]string, file, policy *string) {
+	var on bool
+	cmd.Flags().BoolVar(&on, "preflight", false, "run doctor's checks on the platform repository first and stop before any write if one fails")
+	cmd.PreRunE = func(cmd *cobra.Command, _ []string) error {
+		if !on || pf.repo == "" {
+			return nil
+		}
+		ctx := cmd.Context()
+		f, err := openGitHub(ctx, pf.repo, pf.token, pf.getenv)
+		if err != nil {
+			return fmt.Errorf("preflight: %w", err)
+		}
+		checks := append([]ghforge.Check{{Name: "token can read " + pf.repo, Status: ghforge.Pass}}, f.Diagnose(ctx, *labels)...)
+		if *file != "" {
+			checks = append(checks, checkPolicy(ctx, f, pf.base, *file, *policy)...)
+		}
+		failed := 0
+		for _, c := range checks {
+			fmt.Fprintln(a.stderr, a.rt.Redact("preflight: "+c.String()))
+			if c.Status == ghforge.Fail {
+				failed++
+			}
+		}
+		if failed > 0 {
+			return &exitError{code: 1, err: fmt.Errorf("preflight: %d of %d checks failed, nothing was changed: %s", failed, len(checks), failedNames(checks))}
+		}
+		return nil
+	}
+}

@@ -187,3 +187,34 @@ func TestPromoteAndRollbackCmd_PlatformRepoOnGitHub(t *testing.T) {
 	assert.Equal(t, e.Original, e.File("main"), "the file is byte-identical to before the promotion")
 	assert.NotContains(t, stdout+stderr, goodToken)
 }
+
+func TestPreflight_FailedCheckStopsPromoteBeforeAnyWrite(t *testing.T) {
+	_, s := githubPlatform(t)
+	s.AddToken(goodToken, githubtest.Token{}) // can read, cannot write
+	env := map[string]string{"GITHUB_API_URL": s.URL}
+	code, stdout, stderr := runCLI(t, env, "promote", "--platform-repo", ghRepo, "--token", goodToken, "--file", forgetest.PlatformFile,
+		"--policy", forgetest.Policy, "--version", "1.5.0", "--labels", "promotion", "--preflight")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "preflight: ok    token can read acme/platform")
+	assert.Contains(t, stderr, "preflight: FAIL  token can write to acme/platform")
+	assert.Contains(t, stderr, "nothing was changed")
+	assert.Equal(t, []string{"main"}, s.Branches(ghRepo))
+	assert.Empty(t, s.Pulls(ghRepo))
+	assert.NotContains(t, stdout+stderr, goodToken)
+}
+
+func TestPreflight_PassesThenRollbackRuns(t *testing.T) {
+	_, s := githubPlatform(t)
+	s.AddToken(goodToken, githubtest.Token{Write: true, Admin: true})
+	env := map[string]string{"GITHUB_API_URL": s.URL, "FLIGHTLINE_INPUT_PREFLIGHT": "true"}
+	base := []string{"--platform-repo", ghRepo, "--token", goodToken, "--policy", forgetest.Policy}
+	code, _, stderr := runCLI(t, env, append([]string{"promote", "--file", forgetest.PlatformFile, "--version", "1.5.0", "--merge", "merge"}, base...)...)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, `preflight: ok    ImagePolicy ai-agents-platform/ai-agents-prod is in ai-agents-image-automation.yaml (range "1.4.0")`)
+	code, stdout, stderr := runCLI(t, env, append([]string{"rollback", "--labels", "rollback"}, base...)...)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, "preflight: ok    labels rollback exist or can be created in acme/platform: rollback will be created on first use")
+	outs, err := actions.ParseOutputs(stdout)
+	require.NoError(t, err)
+	assert.Equal(t, "reverted", outs["operation"])
+}

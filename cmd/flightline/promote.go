@@ -101,5 +101,6 @@ Outputs: pr-number, pr-url, previous-range, range, tag, digest, operation
 	fl.BoolVar(&req.DryRun, "dry-run", false, "decide and report, change nothing")
 	_ = cmd.MarkFlagRequired("policy")
 	_ = cmd.MarkFlagRequired("version")
+	addPreflight(cmd, a, &pf, &req.Labels, &req.File, &req.Policy)
 	return cmd
 }
