@@ -171,8 +171,10 @@ func (f *Forge) commit(ctx context.Context, ref string) (string, error) {
 	if ref == "" || strings.HasPrefix(ref, "-") {
 		return "", fmt.Errorf("ref %q: %w", ref, forge.ErrNotFound)
 	}
-	if sha, err := f.Head(ctx, ref); err == nil {
-		return sha, nil
+	if !isHex(ref) {
+		if sha, err := f.Head(ctx, ref); err == nil {
+			return sha, nil
+		}
 	}
 	sha, err := f.line(ctx, "rev-parse", "--verify", "--quiet", ref+"^{commit}")
 	if err != nil {
