@@ -66,6 +66,7 @@ func BenchmarkSetup_Warm(b *testing.B) {
 func BenchmarkSetup_Cold(b *testing.B) {
 	root := RepoRoot(b)
 	for b.Loop() {
-		setup(b, root, b.TempDir())
+		cache := b.TempDir()
+		setup(b, root, cache, "GOCACHE="+filepath.Join(cache, "go-build"))
 	}
 }
