@@ -55,8 +55,10 @@ Flagger Canary (flagger.app/v1beta1) unchanged, or a CanaryMonitor (flightline.d
 of the same shape, with MetricTemplates in the same file. It waits for readyQuery, then checks
 every metric each interval and logs one line per tick, until success, rollback or inconclusive.
 
-On rollback (and with rollback: true) it reverts the promotion with reason "canary" and the
-failing checks. The JSON report (config, every tick's values and verdicts, the decision) is
+On rollback (and with rollback: true) it reverts the promotion through the rollback flow with
+trigger "canary", the decision as reason and the failing checks; whether the promotion can be
+reverted is checked (as a dry run) before the watch starts. With rollback: false it only
+decides, so that a following job can revert with a fresh token. The JSON report (config, every tick's values and verdicts, the decision) is
 written to --report for artifacts and replay.
 
 Outputs: decision, failed-checks, revert-pr-url, report.

@@ -1,11 +1,17 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -192,5 +198,99 @@ func TestCanaryMonitor_BadInput(t *testing.T) {
 			assert.Equal(t, 1, code)
 			assert.Contains(t, stderr, tt.want)
 		})
+	}
+}
+
+// fakeProm is a Prometheus stand-in answering every query with 100; it records the
+// Authorization headers it saw.
+func fakeProm(t *testing.T) (url string, auth func() []string) {
+	var mu sync.Mutex
+	var seen []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Get("Authorization"))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000,"100"]}]}}`)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), seen...)
+	}
+}
+
+// Cancelled mid-run (SIGTERM, a job timeout): the report and the outputs are still written,
+// the decision is inconclusive and the exit code says it was interrupted.
+func TestCanaryMonitor_Interrupted(t *testing.T) {
+	url, _ := fakeProm(t)
+	cfg := writeFile(t, "canary.yaml", `apiVersion: flightline.dev/v1alpha1
+kind: CanaryMonitor
+metadata: {name: agent}
+spec:
+  analysis:
+    interval: 1s
+    iterations: 100
+    selector: job="agent"
+    metrics:
+      - name: request-success-rate
+        thresholdRange: {min: 99}
+`)
+	report := filepath.Join(t.TempDir(), "r.json")
+	ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
+	defer cancel()
+	var out, errb bytes.Buffer
+	code := run(ctx, []string{"canary-monitor", "--config", cfg, "--prometheus-url", url, "--rollback=false", "--report", report}, &out, &errb, func(string) string { return "" })
+	assert.Equal(t, 130, code, errb.String())
+	assert.Contains(t, errb.String(), "interrupted")
+	outs, err := actions.ParseOutputs(out.String())
+	require.NoError(t, err)
+	assert.Equal(t, "inconclusive", outs["decision"])
+	f, err := os.Open(report)
+	require.NoError(t, err)
+	defer f.Close()
+	r, err := canary.ReadReport(f)
+	require.NoError(t, err)
+	assert.True(t, r.Aborted)
+	assert.Contains(t, r.Reason, "cancelled before a decision")
+	assert.NotEmpty(t, r.Ticks)
+}
+
+// A Prometheus stand-in that answers every query with 100 and records the Authorization header:
+// the config's credentials reach Prometheus and nothing prints them.
+func TestCanaryMonitor_ProviderCredentialsNeverPrinted(t *testing.T) {
+	url, auth := fakeProm(t)
+	const secret = "prom-s3cret-token"
+	cfg := writeFile(t, "canary.yaml", `apiVersion: flightline.dev/v1alpha1
+kind: CanaryMonitor
+metadata: {name: agent}
+spec:
+  analysis:
+    interval: 1s
+    iterations: 1
+    threshold: 1
+    selector: job="agent"
+    provider:
+      address: `+url+`
+      bearerToken: `+secret+`
+    metrics:
+      - name: request-success-rate
+        thresholdRange: {min: 99}
+`)
+	report := filepath.Join(t.TempDir(), "r.json")
+	code, stdout, stderr := runCLI(t, nil, "canary-monitor", "--config", cfg, "--rollback=false", "--report", report)
+	require.Equal(t, 0, code, stderr)
+	outs, err := actions.ParseOutputs(stdout)
+	require.NoError(t, err)
+	assert.Equal(t, "success", outs["decision"])
+	require.NotEmpty(t, auth())
+	for _, a := range auth() {
+		assert.Equal(t, "Bearer "+secret, a)
+	}
+	b, err := os.ReadFile(report)
+	require.NoError(t, err)
+	for _, out := range []string{stdout, stderr, string(b)} {
+		assert.NotContains(t, out, secret)
 	}
 }

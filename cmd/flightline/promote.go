@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -18,6 +17,7 @@ import (
 // platformFlags are the inputs that say where the platform repository is.
 type platformFlags struct {
 	repo, dir, token, base string
+	getenv                 func(string) string // GITHUB_API_URL for platform-repo
 }
 
 func (p *platformFlags) register(cmd *cobra.Command) {
@@ -36,7 +36,7 @@ func (p *platformFlags) open(ctx context.Context) (forge.Forge, error) {
 	case p.dir != "":
 		return gitforge.Open(ctx, p.dir)
 	case p.repo != "":
-		return nil, fmt.Errorf("platform-repo %q: the GitHub forge is not in this build yet; give platform-dir (a clone of the platform repository) instead", p.repo)
+		return openGitHub(ctx, p.repo, p.token, p.getenv)
 	default:
 		return nil, errors.New("no platform repository: give platform-repo (OWNER/REPO) or platform-dir (a local git repository)")
 	}
@@ -44,7 +44,7 @@ func (p *platformFlags) open(ctx context.Context) (forge.Forge, error) {
 
 func newPromoteCmd(a *app) *cobra.Command {
 	var (
-		pf  platformFlags
+		pf  = platformFlags{getenv: a.getenv}
 		req promote.Request
 		pin string
 		mrg string
@@ -101,5 +101,6 @@ Outputs: pr-number, pr-url, previous-range, range, tag, digest, operation
 	fl.BoolVar(&req.DryRun, "dry-run", false, "decide and report, change nothing")
 	_ = cmd.MarkFlagRequired("policy")
 	_ = cmd.MarkFlagRequired("version")
+	addPreflight(cmd, a, &pf, &req.Labels, &req.File, &req.Policy)
 	return cmd
 }

@@ -66,7 +66,7 @@ func TestPromoteCmd_BadInputs(t *testing.T) {
 	}{
 		{"no platform", []string{"promote", "--policy", forgetest.Policy, "--version", "1.5.0"}, "give platform-repo (OWNER/REPO) or platform-dir"},
 		{"both platforms", []string{"promote", "--policy", forgetest.Policy, "--version", "1.5.0", "--platform-dir", dir, "--platform-repo", "o/r"}, "give one of them"},
-		{"github not built", []string{"promote", "--policy", forgetest.Policy, "--version", "1.5.0", "--platform-repo", "o/r"}, "GitHub forge is not in this build"},
+		{"github without token", []string{"promote", "--policy", forgetest.Policy, "--version", "1.5.0", "--platform-repo", "o/r"}, "no token given"},
 		{"missing version", []string{"promote", "--policy", forgetest.Policy, "--platform-dir", dir}, "version"},
 		{"bad pin", []string{"promote", "--policy", forgetest.Policy, "--version", "1.5.0", "--platform-dir", dir, "--file", forgetest.PlatformFile, "--pin", "minor"}, "exact, patch"},
 		{"tag missing", []string{"promote", "--policy", forgetest.Policy, "--version", "9.9.9", "--platform-dir", dir, "--file", forgetest.PlatformFile}, "push the image before promoting it"},

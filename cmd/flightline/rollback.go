@@ -13,7 +13,7 @@ import (
 
 func newRollbackCmd(a *app) *cobra.Command {
 	var (
-		pf  platformFlags
+		pf  = platformFlags{getenv: a.getenv}
 		req rollback.Request
 		mrg string
 	)
@@ -72,5 +72,6 @@ operation (reverted|reused|refused|forward-fixed).`,
 	fl.StringVar(&mrg, "merge", "none", "none (leave the revert for review), merge (merge now) or auto (enable auto-merge)")
 	fl.BoolVar(&req.Force, "force", false, "revert even when a newer promotion of the policy has merged since")
 	fl.BoolVar(&req.DryRun, "dry-run", false, "decide and report, change nothing")
+	addPreflight(cmd, a, &pf, &req.Labels, &req.File, &req.Policy)
 	return cmd
 }

@@ -96,6 +96,7 @@ summary as text on stderr.`,
 		newPromoteCmd(a),
 		newRollbackCmd(a),
 		newCanaryMonitorCmd(a),
+		newDoctorCmd(a),
 	)
 	return root
 }

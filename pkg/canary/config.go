@@ -19,6 +19,9 @@ import (
 // longer is refused, as is any single duration above it.
 const MaxRunLength = 6 * time.Hour
 
+// MinInterval is the shortest analysis interval accepted.
+const MinInterval = time.Second
+
 // Defaults of the analysis, applied when a field is absent.
 const (
 	DefaultInterval     = time.Minute      // spec.analysis.interval (Flagger's default)
@@ -371,6 +374,9 @@ func (p *parser) config(root *yaml.Node, templates map[string]*yaml.Node, o pars
 	var err error
 	if c.Interval, err = p.duration(get(a, "interval"), ap+".interval", DefaultInterval); err != nil {
 		return nil, err
+	}
+	if c.Interval < MinInterval {
+		return nil, p.errAt(get(a, "interval"), ap+".interval", "%s is below %s: metrics do not change faster than Prometheus scrapes them", c.Interval, MinInterval)
 	}
 	if c.Threshold, err = p.integer(get(a, "threshold"), ap+".threshold", DefaultThreshold); err != nil {
 		return nil, err

@@ -140,6 +140,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{name: "unknown no-data policy", doc: head + sr + "        onNoData: skip\n", want: `x.yaml:10:19: spec.analysis.metrics[0].onNoData: unknown policy "skip"; valid: fail, pass, ignore`},
 		{name: "pass on error refused", doc: head + "    onError: pass\n" + sr, want: `spec.analysis.onError: unknown policy "pass"; valid: fail, ignore (there is no pass on error)`},
 		{name: "bad duration", doc: head + "    interval: 1x\n" + sr, want: `x.yaml:7:15: spec.analysis.interval: invalid duration "1x": want a positive Go duration`},
+		{name: "interval below a second", doc: head + "    interval: 100ms\n" + sr, want: "x.yaml:7:15: spec.analysis.interval: 100ms is below 1s"},
 		{name: "negative duration", doc: head + "    interval: -1m\n" + sr, want: `spec.analysis.interval: invalid duration "-1m"`},
 		{name: "duration over 6h", doc: head + "    readyTimeout: 7h\n" + sr, want: "spec.analysis.readyTimeout: 7h0m0s is over GitHub's 6h job limit"},
 		{name: "run over 6h", doc: head + "    interval: 10m\n    iterations: 40\n" + sr, want: "is over GitHub's 6h job limit"},

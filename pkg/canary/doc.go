@@ -5,7 +5,7 @@
 //
 // ParseConfig reads a Flagger Canary (flagger.app/v1beta1) unchanged, or a CanaryMonitor
 // (flightline.dev/v1alpha1) with the same spec.analysis. Flagger's fields keep Flagger's meaning:
-// interval (default 1m), threshold (default 5), iterations, metrics[] with name, thresholdRange,
+// interval (default 1m, at least 1s), threshold (default 5), iterations, metrics[] with name, thresholdRange,
 // interval (the query window, default 1m), query, templateRef (resolved against MetricTemplate
 // documents in the same file) and templateVariables. maxWeight, stepWeight and Flagger's other
 // traffic fields are accepted and ignored. The run is iterations × interval, or duration, or

@@ -164,6 +164,9 @@ func (e *Engine) Observe(at time.Time, samples []Sample) (Tick, error) {
 		byName[s.Metric] = s
 	}
 	t := Tick{N: len(r.Ticks) + 1, At: at}
+	if n := len(r.Ticks); n > 0 && at.Before(r.Ticks[n-1].At) {
+		return Tick{}, fmt.Errorf("tick %d at %s is before tick %d at %s: ticks must be in time order", t.N, at.Format(time.RFC3339), n, r.Ticks[n-1].At.Format(time.RFC3339))
+	}
 	var fails, inconclusive, passes int
 	for _, m := range e.cfg.Metrics {
 		s, ok := byName[m.Name]
@@ -342,7 +345,9 @@ func metricNames(c *Config) []string {
 	return out
 }
 
-// failedChecks names each metric that failed in any tick, with its latest failure.
+// failedChecks names each metric that failed in any tick, with its latest failure. The lines
+// carry no comma, so that an input split on commas and newlines (the rollback action's checks)
+// keeps one item per check, unless a reason quotes an error that has one.
 func failedChecks(cfg *Config, ticks []Tick) []string {
 	var out []string
 	for _, m := range cfg.Metrics {
@@ -356,7 +361,7 @@ func failedChecks(cfg *Config, ticks []Tick) []string {
 			}
 		}
 		if n > 0 {
-			out = append(out, fmt.Sprintf("%s: failed %d of %d checks, last: %s", m.Name, n, len(ticks), last))
+			out = append(out, fmt.Sprintf("%s: failed %d of %d checks; last: %s", m.Name, n, len(ticks), last))
 		}
 	}
 	return out

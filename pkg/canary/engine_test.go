@@ -195,6 +195,10 @@ func TestEngineBadObservations(t *testing.T) {
 	assert.ErrorContains(t, err, `no observation for metric "request-success-rate"`)
 	_, err = e.Observe(t0, []canary.Sample{{Metric: "request-success-rate", Result: v, Requests: &v}, {Metric: "nope", Result: v}})
 	assert.ErrorContains(t, err, `unknown metric "nope"; metrics: request-success-rate`)
+	_, err = e.Observe(t0, []canary.Sample{{Metric: "request-success-rate", Result: canary.Value(100), Requests: &v}})
+	require.NoError(t, err)
+	_, err = e.Observe(t0.Add(-time.Second), []canary.Sample{{Metric: "request-success-rate", Result: canary.Value(1), Requests: &v}})
+	assert.ErrorContains(t, err, "tick 2 at 2026-11-23T11:59:59Z is before tick 1")
 	_, err = e.Observe(t0, []canary.Sample{{Metric: "request-success-rate", Result: canary.Value(1), Requests: &v}})
 	require.NoError(t, err)
 	assert.Equal(t, canary.Rollback, e.Decision())
@@ -221,4 +225,24 @@ func TestFloatJSON(t *testing.T) {
 		require.NoError(t, f.UnmarshalJSON(b))
 		assert.Equal(t, v, float64(f), fmt.Sprint(v))
 	}
+}
+
+func FuzzReadReport(f *testing.F) {
+	cfg, err := canary.ParseConfig("f.yaml", []byte("apiVersion: flightline.dev/v1alpha1\nkind: CanaryMonitor\nspec:\n  analysis:\n    iterations: 3\n    threshold: 2\n    metrics:\n      - name: x\n        query: up\n        thresholdRange: {min: 1}\n"))
+	require.NoError(f, err)
+	e := canary.NewEngine(cfg)
+	_, _ = e.Observe(t0, []canary.Sample{{Metric: "x", Result: canary.Value(math.Inf(1))}})
+	_, _ = e.Observe(t0.Add(time.Minute), []canary.Sample{{Metric: "x", Result: canary.NoData("none")}})
+	var buf bytes.Buffer
+	require.NoError(f, e.Report().WriteJSON(&buf))
+	f.Add(buf.Bytes())
+	f.Add([]byte(`{"version":1}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := canary.ReadReport(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		// Replaying any readable report either works or says why; it never panics.
+		_, _ = canary.Replay(r)
+	})
 }

@@ -127,7 +127,7 @@ func TestMonitorErrorBurst(t *testing.T) {
 	assert.Equal(t, canary.Rollback, r.Decision)
 	require.Len(t, r.Ticks, 5, "ticks 3, 4, 5 fail: the 3rd failure rolls back")
 	assert.Equal(t, t0.Add(5*time.Minute), r.DecidedAt)
-	assert.Equal(t, []string{"request-success-rate: failed 3 of 5 checks, last: 80% < min 99%"}, r.FailedChecks)
+	assert.Equal(t, []string{"request-success-rate: failed 3 of 5 checks; last: 80% < min 99%"}, r.FailedChecks)
 }
 
 func TestMonitorProviderDown(t *testing.T) {
