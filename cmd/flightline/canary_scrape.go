@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/labrats-work/flightline/pkg/metrics"
@@ -15,6 +16,9 @@ import (
 // Prometheus server. Only the full binary has it: the lean one (-tags lean) leaves Prometheus's
 // engine and TSDB out.
 func openScrape(ctx context.Context, urls []string, interval time.Duration, job string) (metrics.Provider, func() error, error) {
+	if interval <= 0 {
+		return nil, nil, fmt.Errorf("--scrape-interval %s: must be positive, e.g. 1s", interval)
+	}
 	p, err := scrape.New(ctx, urls, scrape.WithInterval(interval), scrape.WithJob(job))
 	if err != nil {
 		return nil, nil, err

@@ -49,3 +49,11 @@ func TestCanaryMonitor_ScrapeBadURLIsNamed(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, `--scrape: scrape target "localhost:9090": want an http(s) URL`)
 }
+
+func TestCanaryMonitor_ScrapeIntervalMustBePositive(t *testing.T) {
+	cfg := writeFile(t, "canary.yaml", cliAnalysis)
+	code, _, stderr := runCLI(t, nil, "canary-monitor", "--config", cfg, "--rollback=false", "--selector", `job="agent"`,
+		"--scrape", "http://127.0.0.1:1/metrics", "--scrape-interval", "0s")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "--scrape-interval 0s: must be positive")
+}
