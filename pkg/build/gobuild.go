@@ -50,26 +50,25 @@ type Go struct {
 }
 
 type goConfig struct {
-	platforms   []v1.Platform
-	base        string
-	baseImage   v1.Image
-	remoteOpts  []remote.Option
-	version     string
-	ldflags     []string
-	name        string
-	env         []string
-	workdir     string
-	user        string
-	ports       []string
-	labels      map[string]string
-	epoch       *time.Time
-	getenv      func(string) string
-	goEnv       []string
-	goBin       string
-	cacheDir    string
-	jobs        int
-	log         io.Writer
-	annotations bool
+	platforms  []v1.Platform
+	base       string
+	baseImage  v1.Image
+	remoteOpts []remote.Option
+	version    string
+	ldflags    []string
+	name       string
+	env        []string
+	workdir    string
+	user       string
+	ports      []string
+	labels     map[string]string
+	epoch      *time.Time
+	getenv     func(string) string
+	goEnv      []string
+	goBin      string
+	cacheDir   string
+	jobs       int
+	log        io.Writer
 }
 
 // GoOption configures NewGo.
