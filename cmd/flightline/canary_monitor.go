@@ -41,6 +41,8 @@ type canaryMonitorOptions struct {
 	report, merge                   string
 	rollback, dryRun                bool
 	platform                        platformFlags
+	scrape                          []string      // --scrape: /metrics URLs instead of a Prometheus server
+	scrapeInterval                  time.Duration // --scrape-interval
 }
 
 func newCanaryMonitorCmd(a *app) *cobra.Command {
@@ -77,6 +79,8 @@ Exit codes: 0 success (or any decision with --dry-run), 2 rollback, 3 inconclusi
 	f.BoolVar(&o.rollback, "rollback", true, "revert on failure; false: only decide (a later job reverts with a fresh token)")
 	f.BoolVar(&o.dryRun, "dry-run", false, `watch and decide but never revert; report "would have rolled back at T"`)
 	f.StringVar(&o.report, "report", "canary-report.json", "where to write the JSON report")
+	f.StringSliceVar(&o.scrape, "scrape", nil, "scrape these /metrics URLs with Prometheus's engine in-process instead of querying a Prometheus server (series get job=<the canary's target>, instance=host:port; full binary only)")
+	f.DurationVar(&o.scrapeInterval, "scrape-interval", time.Second, "how often --scrape scrapes")
 	_ = cmd.MarkFlagRequired("config")
 	return cmd
 }
@@ -101,19 +105,29 @@ func runCanaryMonitor(ctx context.Context, a *app, o canaryMonitorOptions) error
 	}
 	a.rt.Mask(cfg.Provider.BearerToken)
 	a.rt.Mask(cfg.Provider.Password)
-	if cfg.Provider.Address == "" {
-		return errors.New("no Prometheus address: give --prometheus-url (input prometheus-url) or spec.analysis.provider.address")
-	}
-	popt := []metrics.PrometheusOption{metrics.WithTimeout(cfg.Provider.Timeout)}
-	switch {
-	case cfg.Provider.BearerToken != "":
-		popt = append(popt, metrics.WithBearerToken(cfg.Provider.BearerToken))
-	case cfg.Provider.Username != "" || cfg.Provider.Password != "":
-		popt = append(popt, metrics.WithBasicAuth(cfg.Provider.Username, cfg.Provider.Password))
-	}
-	prov, err := metrics.NewPrometheus(cfg.Provider.Address, popt...)
-	if err != nil {
-		return fmt.Errorf("spec.analysis.provider: %w", err)
+	var prov metrics.Provider
+	if len(o.scrape) > 0 {
+		sp, closeScrape, err := openScrape(ctx, o.scrape, o.scrapeInterval, cfg.Target)
+		if err != nil {
+			return fmt.Errorf("--scrape: %w", err)
+		}
+		defer closeScrape()
+		prov = sp
+		a.rt.Logf("metrics: scraping %s every %s in-process (Prometheus's engine, no server)", strings.Join(o.scrape, ", "), o.scrapeInterval)
+	} else {
+		if cfg.Provider.Address == "" {
+			return errors.New("no Prometheus address: give --prometheus-url (input prometheus-url) or spec.analysis.provider.address")
+		}
+		popt := []metrics.PrometheusOption{metrics.WithTimeout(cfg.Provider.Timeout)}
+		switch {
+		case cfg.Provider.BearerToken != "":
+			popt = append(popt, metrics.WithBearerToken(cfg.Provider.BearerToken))
+		case cfg.Provider.Username != "" || cfg.Provider.Password != "":
+			popt = append(popt, metrics.WithBasicAuth(cfg.Provider.Username, cfg.Provider.Password))
+		}
+		if prov, err = metrics.NewPrometheus(cfg.Provider.Address, popt...); err != nil {
+			return fmt.Errorf("spec.analysis.provider: %w", err)
+		}
 	}
 	var rev *rollbackReverter
 	if o.rollback && !cfg.DryRun {

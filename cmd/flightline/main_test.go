@@ -60,17 +60,6 @@ func TestRun_ErrorsAreRedactedAndAnnotated(t *testing.T) {
 	assert.Contains(t, stdout, "::error title=flightline nope::unknown command")
 }
 
-func TestDemo_ListsStagesHonestly(t *testing.T) {
-	code, stdout, stderr := runCLI(t, nil, "demo")
-	require.Equal(t, 0, code, stderr)
-	outs, err := actions.ParseOutputs(stdout)
-	require.NoError(t, err)
-	for _, st := range pipeline {
-		assert.Contains(t, stderr, st.command)
-	}
-	assert.NotEqual(t, "", outs["stages-missing"])
-}
-
 func TestMaskSecrets_CredentialFlagsNeverPrinted(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	rt := actions.New(actions.WithGetenv(func(string) string { return "" }), actions.WithStdout(&stdout), actions.WithStderr(&stderr))
