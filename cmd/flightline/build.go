@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -77,6 +78,7 @@ semver tag, empty when the build has none: a Flux ImagePolicy semver range will 
 }
 
 func runBuild(ctx context.Context, a *app, o buildOptions) error {
+	start := time.Now()
 	if o.builder != "go" {
 		return fmt.Errorf("builder %q: unknown (valid: %s)", o.builder, strings.Join(builders, ", "))
 	}
@@ -165,7 +167,7 @@ func runBuild(ctx context.Context, a *app, o buildOptions) error {
 	if err != nil {
 		return err
 	}
-	return buildOutputs(a, repo.String(), rep, res, why, o)
+	return buildOutputs(a, repo.String(), rep, res, why, o, time.Since(start))
 }
 
 // gitContext fills what Actions did not give (a local run) from the repository: the branch
@@ -210,7 +212,7 @@ func buildCacheDir(getenv func(string) string, dir, main string) string {
 	return filepath.Join(root, "build", hex.EncodeToString(sum[:6]))
 }
 
-func buildOutputs(a *app, repo string, rep *publish.Report, res imagetags.Result, why string, o buildOptions) error {
+func buildOutputs(a *app, repo string, rep *publish.Report, res imagetags.Result, why string, o buildOptions, took time.Duration) error {
 	var refs []string
 	for _, t := range rep.Tags {
 		refs = append(refs, repo+":"+t)
@@ -242,16 +244,17 @@ func buildOutputs(a *app, repo string, rep *publish.Report, res imagetags.Result
 	for _, img := range rep.Images {
 		platforms = append(platforms, img.Platform)
 	}
-	where := "pushed to " + repo
-	if !rep.Pushed {
-		where = "written to the OCI layout " + rep.Repository + " (not pushed)"
-	}
 	sent, present := rep.Uploaded()
+	done := fmt.Sprintf("Built and pushed to %s in %.1f s (push %.1f s): %d layer(s) uploaded, %d already present, %s sent.",
+		repo, took.Seconds(), rep.Duration.Seconds(), sent, present, humanBytes(rep.BytesUploaded))
+	if !rep.Pushed {
+		done = fmt.Sprintf("Built and written to the OCI layout %s (not pushed) in %.1f s: %d layer(s) written, %d already there.",
+			rep.Repository, took.Seconds(), sent, present)
+	}
 	s := new(actions.Summary).Heading(3, "flightline build: "+image).
 		Table([]string{"image", "digest", "tags", "platforms"},
 			[][]string{{repo, "`" + rep.Digest + "`", strings.Join(rep.Tags, ", "), strings.Join(platforms, ", ")}}).
-		Para(fmt.Sprintf("%s in %.1fs: %d layer(s) uploaded, %d already present, %s sent.",
-			where, rep.Duration.Seconds(), sent, present, humanBytes(rep.BytesUploaded)))
+		Para(done)
 	if why != "" {
 		s.Para("**Not pushed:** " + why + ".")
 	}

@@ -123,7 +123,7 @@ func TestBuild_FlagsPushTwoPlatformsWithTags(t *testing.T) {
 	outs2, err := actions.ParseOutputs(stdout2)
 	require.NoError(t, err)
 	assert.Equal(t, outs["digest"], outs2["digest"], "same inputs, same digest")
-	assert.Contains(t, stderr, "0 layer(s) uploaded, 2 already present, 0 B sent")
+	assert.Contains(t, stderr, "0 layer(s) uploaded, 2 already present, 0 B sent.")
 }
 
 func TestBuild_InputsFromEnvironmentAndNoPush(t *testing.T) {
@@ -152,7 +152,8 @@ func TestBuild_InputsFromEnvironmentAndNoPush(t *testing.T) {
 	assert.Equal(t, "", outs["version"])
 	assert.Equal(t, "ghcr.io/acme/hello:feature-x\nghcr.io/acme/hello:edge-1", outs["tags"])
 	assert.Contains(t, stderr, "**No semver tag:**")
-	assert.Contains(t, stderr, "written to the OCI layout "+layoutDir+" (not pushed)")
+	assert.Contains(t, stderr, "Built and written to the OCI layout "+layoutDir+" (not pushed)")
+	assert.Contains(t, stderr, "1 layer(s) written, 0 already there.")
 	assert.NotContains(t, stdout+stderr, "s3cr3t-token")
 
 	p, err := layout.FromPath(layoutDir)

@@ -155,10 +155,11 @@ func (s *statusRecorder) WriteHeader(code int) {
 }
 
 // New starts go-containerregistry's in-process registry (pkg/registry) on a loopback port,
-// wrapped in the counting handler, and stops it when the test ends.
+// wrapped in the counting handler, and stops it when the test ends. Its blobs are kept per
+// repository (as on GHCR), so a push to a new repository uploads every blob it needs.
 func New(t testing.TB) *Registry {
 	t.Helper()
-	return serve(t, registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	return serve(t, registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithBlobHandler(newRepoBlobs())))
 }
 
 func serve(t testing.TB, backend http.Handler) *Registry {

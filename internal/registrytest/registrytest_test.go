@@ -8,6 +8,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -81,4 +82,20 @@ func TestBaseIndex_IsDeterministicPerPlatform(t *testing.T) {
 func TestUnreachable_RefusesConnections(t *testing.T) {
 	_, err := http.Get("http://" + Unreachable(t) + "/v2/")
 	require.Error(t, err)
+}
+
+func TestNew_BlobsArePerRepository(t *testing.T) {
+	r := New(t)
+	img, err := random.Image(1000, 1)
+	require.NoError(t, err)
+	for _, repo := range []string{"a/one", "b/two"} {
+		ref, err := name.ParseReference(r.Ref(repo + ":v1"))
+		require.NoError(t, err)
+		r.Reset()
+		require.NoError(t, remote.Write(ref, img))
+		assert.Len(t, r.Stats().Blobs, 2, "%s: the layer and the config are uploaded to each repository", repo)
+		got, err := remote.Image(ref)
+		require.NoError(t, err)
+		require.NoError(t, validate.Image(got), "%s: every blob can be read back", repo)
+	}
 }

@@ -50,26 +50,25 @@ type Go struct {
 }
 
 type goConfig struct {
-	platforms   []v1.Platform
-	base        string
-	baseImage   v1.Image
-	remoteOpts  []remote.Option
-	version     string
-	ldflags     []string
-	name        string
-	env         []string
-	workdir     string
-	user        string
-	ports       []string
-	labels      map[string]string
-	epoch       *time.Time
-	getenv      func(string) string
-	goEnv       []string
-	goBin       string
-	cacheDir    string
-	jobs        int
-	log         io.Writer
-	annotations bool
+	platforms  []v1.Platform
+	base       string
+	baseImage  v1.Image
+	remoteOpts []remote.Option
+	version    string
+	ldflags    []string
+	name       string
+	env        []string
+	workdir    string
+	user       string
+	ports      []string
+	labels     map[string]string
+	epoch      *time.Time
+	getenv     func(string) string
+	goEnv      []string
+	goBin      string
+	cacheDir   string
+	jobs       int
+	log        io.Writer
 }
 
 // GoOption configures NewGo.
@@ -202,15 +201,6 @@ func (g *Go) Build(ctx context.Context) (Artifact, error) {
 	if _, err := os.Stat(g.dir); err != nil {
 		return nil, fmt.Errorf("source directory %q: %w", g.dir, err)
 	}
-	meta, err := g.metadata(ctx)
-	if err != nil {
-		return nil, err
-	}
-	bases, err := g.bases(ctx)
-	if err != nil {
-		return nil, err
-	}
-
 	outDir := g.c.cacheDir
 	if outDir == "" {
 		tmp, err := os.MkdirTemp("", "flightline-build-")
@@ -221,6 +211,27 @@ func (g *Go) Build(ctx context.Context) (Artifact, error) {
 		outDir = tmp
 	}
 
+	// The metadata (git) and the base image (registry) are fetched while go build runs; a
+	// failure there stops the compilers. (The base image keeps ctx: its layers are read later,
+	// when the image is pushed, so only the compilers get the cancellable context.)
+	compileCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		meta     buildMeta
+		bases    []v1.Image
+		prepErr  error
+		prepDone = make(chan struct{})
+	)
+	go func() {
+		defer close(prepDone)
+		if meta, prepErr = g.metadata(ctx); prepErr == nil {
+			bases, prepErr = g.bases(ctx)
+		}
+		if prepErr != nil {
+			cancel()
+		}
+	}()
+
 	imgs := make([]v1.Image, len(g.c.platforms))
 	errs := make([]error, len(g.c.platforms))
 	sem := make(chan struct{}, max(g.c.jobs, 1))
@@ -230,11 +241,24 @@ func (g *Go) Build(ctx context.Context) (Artifact, error) {
 		go func() {
 			defer wg.Done()
 			sem <- struct{}{}
-			defer func() { <-sem }()
-			imgs[i], errs[i] = g.buildOne(ctx, p, bases[i], outDir, meta)
+			bin, err := g.compile(compileCtx, p, outDir)
+			<-sem
+			<-prepDone
+			if prepErr != nil {
+				return
+			}
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			imgs[i], errs[i] = g.assemble(p, bases[i], bin, meta)
 		}()
 	}
 	wg.Wait()
+	<-prepDone
+	if prepErr != nil {
+		return nil, prepErr
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -397,11 +421,8 @@ func platformMatches(have, want v1.Platform) bool {
 		(want.Architecture == "arm64" && want.Variant == "v8" && have.Variant == "")
 }
 
-func (g *Go) buildOne(ctx context.Context, p v1.Platform, base v1.Image, outDir string, meta buildMeta) (v1.Image, error) {
-	bin, err := g.compile(ctx, p, outDir)
-	if err != nil {
-		return nil, err
-	}
+// assemble puts the binary for p on its base image as one layer and sets the config.
+func (g *Go) assemble(p v1.Platform, base v1.Image, bin []byte, meta buildMeta) (v1.Image, error) {
 	baseType, err := base.MediaType()
 	if err != nil {
 		return nil, fmt.Errorf("%w %q: %w", ErrBase, g.c.base, err)
