@@ -52,7 +52,7 @@ if [ ! -x "$bin" ]; then
   (
     cd "$root"
     export GOTOOLCHAIN=local CGO_ENABLED=0
-    export GOCACHE="$cache/go-build" GOMODCACHE="${GOMODCACHE:-$cache/go-mod}"
+    export GOCACHE="${GOCACHE:-$cache/go-build}" GOMODCACHE="${GOMODCACHE:-$cache/go-mod}"
     go build -tags lean -trimpath -buildvcs=false \
       -ldflags "-s -w -X main.version=${GITHUB_ACTION_REF:-dev}" -o "$tmp" ./cmd/flightline
   )

@@ -92,6 +92,11 @@ summary as text on stderr.`,
 		newVersionCmd(a),
 		newBuildCmd(a),
 		newDemoCmd(a),
+		newImagePolicyCmd(a),
+		newPromoteCmd(a),
+		newRollbackCmd(a),
+		newCanaryMonitorCmd(a),
+		newDoctorCmd(a),
 	)
 	return root
 }

@@ -1,0 +1,380 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/labrats-work/flightline/pkg/actions"
+	"github.com/labrats-work/flightline/pkg/canary"
+	"github.com/labrats-work/flightline/pkg/forge"
+	"github.com/labrats-work/flightline/pkg/imagepolicy"
+	"github.com/labrats-work/flightline/pkg/metrics"
+	"github.com/labrats-work/flightline/pkg/promote"
+	"github.com/labrats-work/flightline/pkg/registry"
+	"github.com/labrats-work/flightline/pkg/rollback"
+)
+
+// Exit codes of canary-monitor besides 0 (success) and 1 (bad input or a failure to monitor,
+// such as a new version that never became ready).
+const (
+	exitRollback     = 2 // the analysis failed: the promotion was (or must be) reverted
+	exitInconclusive = 3 // too little traffic or data to decide
+)
+
+// reverter reverts the promotion being watched. It is what canary-monitor needs from the
+// rollback flow (pkg/rollback).
+type reverter interface {
+	Revert(ctx context.Context, reason string, failedChecks []string) (url string, err error)
+}
+
+type canaryMonitorOptions struct {
+	config, prometheusURL, selector string
+	policy, promotionPR, file       string
+	report, merge                   string
+	rollback, dryRun                bool
+	platform                        platformFlags
+	scrape                          []string      // --scrape: /metrics URLs instead of a Prometheus server
+	scrapeInterval                  time.Duration // --scrape-interval
+}
+
+func newCanaryMonitorCmd(a *app) *cobra.Command {
+	var o canaryMonitorOptions
+	cmd := &cobra.Command{
+		Use:   "canary-monitor",
+		Short: "Watch Prometheus after a promotion and revert it when the checks fail",
+		Long: `canary-monitor runs a Flagger-style canary analysis against Prometheus: --config takes a
+Flagger Canary (flagger.app/v1beta1) unchanged, or a CanaryMonitor (flightline.dev/v1alpha1)
+of the same shape, with MetricTemplates in the same file. It waits for readyQuery, then checks
+every metric each interval and logs one line per tick, until success, rollback or inconclusive.
+
+On rollback (and with rollback: true) it reverts the promotion through the rollback flow with
+trigger "canary", the decision as reason and the failing checks; whether the promotion can be
+reverted is checked (as a dry run) before the watch starts. With rollback: false it only
+decides, so that a following job can revert with a fresh token. The JSON report (config, every tick's values and verdicts, the decision) is
+written to --report for artifacts and replay.
+
+Outputs: decision, failed-checks, revert-pr-url, report.
+Exit codes: 0 success (or any decision with --dry-run), 2 rollback, 3 inconclusive,
+1 bad input or a failure to monitor (including a new version that never became ready).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runCanaryMonitor(cmd.Context(), a, o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.config, "config", "", "canary analysis file: a Flagger Canary or a CanaryMonitor (required)")
+	f.StringVar(&o.prometheusURL, "prometheus-url", "", "Prometheus address; overrides spec.analysis.provider.address")
+	f.StringVar(&o.selector, "selector", "", `PromQL label matchers of the new version for the built-in metrics, e.g. job="agent"; overrides spec.analysis.selector`)
+	f.StringVar(&o.policy, "policy", "", "the ImagePolicy (NAMESPACE/NAME) whose promotion is watched (for the revert)")
+	f.StringVar(&o.promotionPR, "promotion-pr", "", "the promotion to revert (PR number or merge SHA); default: the last merged promotion of the policy")
+	o.platform.register(cmd) // platform-repo, platform-dir, token, base-branch (for the revert)
+	f.StringVar(&o.file, "file", "", "path of the ImagePolicy file in the platform repository (default: the one in the promotion's marker)")
+	f.StringVar(&o.merge, "merge", "none", "what to do with the revert PR: none (leave it for review), merge (merge now) or auto (enable auto-merge)")
+	f.BoolVar(&o.rollback, "rollback", true, "revert on failure; false: only decide (a later job reverts with a fresh token)")
+	f.BoolVar(&o.dryRun, "dry-run", false, `watch and decide but never revert; report "would have rolled back at T"`)
+	f.StringVar(&o.report, "report", "canary-report.json", "where to write the JSON report")
+	f.StringSliceVar(&o.scrape, "scrape", nil, "scrape these /metrics URLs with Prometheus's engine in-process instead of querying a Prometheus server (series get job=<the canary's target>, instance=host:port; full binary only)")
+	f.DurationVar(&o.scrapeInterval, "scrape-interval", time.Second, "how often --scrape scrapes")
+	_ = cmd.MarkFlagRequired("config")
+	return cmd
+}
+
+func runCanaryMonitor(ctx context.Context, a *app, o canaryMonitorOptions) error {
+	switch o.merge {
+	case "none", "merge", "auto":
+	default:
+		return fmt.Errorf("merge %q: valid values are none, merge, auto", o.merge)
+	}
+	data, err := os.ReadFile(o.config)
+	if err != nil {
+		return fmt.Errorf("reading --config: %w", err)
+	}
+	popts := []canary.ParseOption{canary.WithSelector(o.selector), canary.WithPrometheusURL(o.prometheusURL)}
+	if o.dryRun {
+		popts = append(popts, canary.WithDryRun(true))
+	}
+	cfg, err := canary.ParseConfig(o.config, data, popts...)
+	if err != nil {
+		return err
+	}
+	a.rt.Mask(cfg.Provider.BearerToken)
+	a.rt.Mask(cfg.Provider.Password)
+	var prov metrics.Provider
+	if len(o.scrape) > 0 {
+		sp, closeScrape, err := openScrape(ctx, o.scrape, o.scrapeInterval, cfg.Target)
+		if err != nil {
+			return fmt.Errorf("--scrape: %w", err)
+		}
+		defer closeScrape()
+		prov = sp
+		a.rt.Logf("metrics: scraping %s every %s in-process (Prometheus's engine, no server)", strings.Join(o.scrape, ", "), o.scrapeInterval)
+	} else {
+		if cfg.Provider.Address == "" {
+			return errors.New("no Prometheus address: give --prometheus-url (input prometheus-url) or spec.analysis.provider.address")
+		}
+		popt := []metrics.PrometheusOption{metrics.WithTimeout(cfg.Provider.Timeout)}
+		switch {
+		case cfg.Provider.BearerToken != "":
+			popt = append(popt, metrics.WithBearerToken(cfg.Provider.BearerToken))
+		case cfg.Provider.Username != "" || cfg.Provider.Password != "":
+			popt = append(popt, metrics.WithBasicAuth(cfg.Provider.Username, cfg.Provider.Password))
+		}
+		if prov, err = metrics.NewPrometheus(cfg.Provider.Address, popt...); err != nil {
+			return fmt.Errorf("spec.analysis.provider: %w", err)
+		}
+	}
+	var rev *rollbackReverter
+	if o.rollback && !cfg.DryRun {
+		// Everything the revert needs is checked before watching, not hours later.
+		if rev, err = newRollbackReverter(ctx, a, o); err != nil {
+			return err
+		}
+	}
+
+	a.rt.Logf("canary %s: %d metrics every %s, %d checks, rollback at %d failed (consecutive limit %d), dry run %t",
+		cfg.Name, len(cfg.Metrics), cfg.Interval, cfg.Iterations, cfg.Threshold, cfg.MaxConsecutiveFailures, cfg.DryRun)
+	if cfg.ReadyQuery != "" {
+		a.rt.Logf("waiting up to %s for readyQuery %s", cfg.ReadyTimeout, cfg.ReadyQuery)
+	}
+	report, monErr := canary.Monitor(ctx, cfg, prov, canary.WithTickFunc(func(t canary.Tick) {
+		a.rt.Logf("%s", t.String())
+	}))
+	a.rt.Logf("decision: %s (%s)", report.Decision, report.Reason)
+
+	var revertURL string
+	var revertErr error
+	if report.Decision == canary.Rollback && rev != nil {
+		revertURL, revertErr = rev.Revert(ctx, report.Reason, report.FailedChecks)
+		if revertErr != nil {
+			a.rt.Annotate(actions.Error, "the canary failed but the revert did not go through: "+revertErr.Error(), actions.Annotation{Title: "canary-monitor: not reverted"})
+		}
+	}
+
+	if err := writeReport(o.report, report); err != nil {
+		return err
+	}
+	if err := a.rt.SetOutputs(
+		[2]string{"decision", string(report.Decision)},
+		[2]string{"failed-checks", strings.Join(report.FailedChecks, "\n")},
+		[2]string{"revert-pr-url", revertURL},
+		[2]string{"report", o.report},
+	); err != nil {
+		return err
+	}
+	sum := canarySummary(cfg, report, revertURL, revertErr, o)
+	if rev != nil && rev.summary != "" {
+		sum.Para(rev.summary)
+	}
+	if err := a.rt.WriteSummary(sum); err != nil {
+		return err
+	}
+	switch {
+	case monErr != nil:
+		return monErr
+	case revertErr != nil:
+		return fmt.Errorf("reverting the promotion after the canary failed: %w", revertErr)
+	case cfg.DryRun:
+		return nil
+	case report.Decision == canary.Rollback:
+		return &exitError{code: exitRollback, err: fmt.Errorf("canary %s failed: %s", cfg.Name, report.Reason)}
+	case report.Decision == canary.Inconclusive:
+		return &exitError{code: exitInconclusive, err: fmt.Errorf("canary %s inconclusive: %s", cfg.Name, report.Reason)}
+	}
+	return nil
+}
+
+// rollbackReverter reverts through pkg/rollback with trigger "canary".
+type rollbackReverter struct {
+	a       *app
+	f       forge.Forge
+	req     rollback.Request
+	summary string // the rollback flow's own summary, once it ran
+}
+
+var _ reverter = (*rollbackReverter)(nil)
+
+// newRollbackReverter opens the platform repository and runs the rollback flow as a dry run, so
+// that a missing promotion, a superseded one or a bad input fails now rather than after the watch.
+func newRollbackReverter(ctx context.Context, a *app, o canaryMonitorOptions) (*rollbackReverter, error) {
+	if o.policy == "" && o.promotionPR == "" {
+		return nil, errors.New("rollback is true but there is nothing to revert: give policy (NAMESPACE/NAME) or promotion-pr, or set rollback: false to only decide")
+	}
+	f, err := o.platform.open(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("rollback is true: %w (or set rollback: false to only decide)", err)
+	}
+	r := &rollbackReverter{a: a, f: f, req: rollback.Request{
+		Policy: o.policy, PR: o.promotionPR, File: o.file, Trigger: "canary",
+		Merge: promote.MergeMode(o.merge), Base: o.platform.base,
+	}}
+	check := r.req
+	check.DryRun = true
+	check.Reason = "canary pre-flight check"
+	res, err := rollback.Run(ctx, f, r.src(), check)
+	if err != nil {
+		return nil, fmt.Errorf("rollback is true but the promotion could not be reverted: %w", err)
+	}
+	a.rt.Logf("if the canary fails, this reverts %s (%s, range %s back to %s)", res.Reverted.URL, res.Promotion.Policy, res.Promotion.Range, res.RestoredRange)
+	return r, nil
+}
+
+func (r *rollbackReverter) src() imagepolicy.TagSource {
+	return registry.New(registry.WithGetenv(r.a.getenv))
+}
+
+// Revert implements reverter.
+func (r *rollbackReverter) Revert(ctx context.Context, reason string, failedChecks []string) (string, error) {
+	req := r.req
+	req.Reason, req.Checks = reason, failedChecks
+	res, err := rollback.Run(ctx, r.f, r.src(), req)
+	if res.Message != "" {
+		r.a.rt.Logf("%s", res.Message)
+	}
+	for _, w := range res.Warnings {
+		r.a.rt.Annotate(actions.Warning, w, actions.Annotation{Title: "canary-monitor: rollback"})
+	}
+	if res.Operation != "" {
+		r.summary = res.Summary()
+	}
+	if err != nil {
+		return "", err
+	}
+	return res.Revert.URL, nil
+}
+
+func writeReport(path string, r *canary.Report) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("writing --report: %w", err)
+	}
+	if err := r.WriteJSON(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing --report: %w", err)
+	}
+	return nil
+}
+
+// canarySummary is the step summary: the decision, a table of ticks and a chart per metric
+// against its thresholds.
+func canarySummary(cfg *canary.Config, r *canary.Report, revertURL string, revertErr error, o canaryMonitorOptions) *actions.Summary {
+	s := new(actions.Summary)
+	icon := map[canary.Decision]string{canary.Success: "✅", canary.Rollback: "❌", canary.Inconclusive: "⚠️"}[r.Decision]
+	s.Heading(3, fmt.Sprintf("%s canary %s: %s", icon, cfg.Name, r.Decision))
+	s.Para(r.Reason)
+	var facts []string
+	if r.WouldRollbackAt != nil {
+		facts = append(facts, fmt.Sprintf("rollback rule met at %s: %s", r.WouldRollbackAt.UTC().Format(time.RFC3339), r.RollbackReason))
+	}
+	switch {
+	case revertURL != "":
+		facts = append(facts, "reverted: "+revertURL)
+	case cfg.DryRun && r.Decision == canary.Rollback:
+		facts = append(facts, "dry run: nothing was reverted")
+	case r.Decision == canary.Rollback && !o.rollback && revertErr == nil:
+		facts = append(facts, "rollback: false — nothing was reverted here; the decision is in the outputs for a following job")
+	case r.Decision == canary.Rollback && revertErr != nil:
+		facts = append(facts, "not reverted: "+revertErr.Error())
+	}
+	for _, fc := range r.FailedChecks {
+		facts = append(facts, "failed check — "+fc)
+	}
+	facts = append(facts, fmt.Sprintf("rule: roll back when failed checks ≥ threshold %d", cfg.Threshold)+
+		map[bool]string{true: fmt.Sprintf(" or %d fail in a row", cfg.MaxConsecutiveFailures), false: ""}[cfg.MaxConsecutiveFailures > 0]+
+		fmt.Sprintf("; %d checks every %s", cfg.Iterations, cfg.Interval))
+	s.List(facts...)
+	if len(r.Ticks) == 0 {
+		s.Para("No check ran.")
+		return s
+	}
+	header := []string{"#", "time (UTC)"}
+	for _, m := range cfg.Metrics {
+		header = append(header, fmt.Sprintf("%s (%s)", m.Name, thresholdText(m)))
+	}
+	header = append(header, "tick", "failed", "in a row")
+	var rows [][]string
+	for _, t := range r.Ticks {
+		row := []string{strconv.Itoa(t.N), t.At.UTC().Format("15:04:05")}
+		for _, c := range t.Checks {
+			row = append(row, checkCell(c))
+		}
+		row = append(row, string(t.Verdict), strconv.Itoa(t.FailedTotal), strconv.Itoa(t.Consecutive))
+		rows = append(rows, row)
+	}
+	s.Table(header, rows)
+	labels := make([]string, len(r.Ticks))
+	for i, t := range r.Ticks {
+		labels[i] = strconv.Itoa(t.N)
+	}
+	for i, m := range cfg.Metrics {
+		values := make([]float64, len(r.Ticks))
+		missing := 0
+		for j, t := range r.Ticks {
+			values[j] = math.NaN()
+			if c := t.Checks[i]; c.Result.Outcome == canary.GotValue {
+				values[j] = float64(c.Result.Value)
+			} else {
+				missing++
+			}
+		}
+		series := []actions.Series{{Name: m.Name, Values: values}}
+		if m.Min != nil {
+			series = append(series, actions.Series{Name: "min " + strconv.FormatFloat(*m.Min, 'g', -1, 64), Values: constant(*m.Min, len(values))})
+		}
+		if m.Max != nil {
+			series = append(series, actions.Series{Name: "max " + strconv.FormatFloat(*m.Max, 'g', -1, 64), Values: constant(*m.Max, len(values))})
+		}
+		title := m.Name
+		if m.Unit != "" {
+			title += " (" + m.Unit + ")"
+		}
+		if missing > 0 {
+			title += fmt.Sprintf(" — %d ticks without a value drawn at the axis minimum", missing)
+		}
+		s.Chart(actions.Chart{Title: title, XLabels: labels, YLabel: m.Unit, Series: series})
+	}
+	return s
+}
+
+func constant(v float64, n int) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = v
+	}
+	return out
+}
+
+func thresholdText(m canary.Metric) string {
+	var parts []string
+	if m.Min != nil {
+		parts = append(parts, "≥ "+strconv.FormatFloat(*m.Min, 'g', -1, 64))
+	}
+	if m.Max != nil {
+		parts = append(parts, "≤ "+strconv.FormatFloat(*m.Max, 'g', -1, 64))
+	}
+	return strings.Join(parts, ", ") + " " + m.Unit
+}
+
+func checkCell(c canary.Check) string {
+	var v string
+	switch c.Result.Outcome {
+	case canary.GotValue:
+		v = strconv.FormatFloat(float64(c.Result.Value), 'g', 5, 64)
+	case canary.GotNoData:
+		v = "no data"
+	default:
+		v = "error"
+	}
+	if c.Verdict == canary.Indecisive || c.Verdict == canary.Ignored {
+		return fmt.Sprintf("%s — %s (%s)", v, c.Verdict, c.Reason)
+	}
+	return v + " " + string(c.Verdict)
+}

@@ -1,0 +1,296 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/labrats-work/flightline/internal/forgetest"
+	"github.com/labrats-work/flightline/internal/promtest"
+	"github.com/labrats-work/flightline/pkg/actions"
+	"github.com/labrats-work/flightline/pkg/canary"
+	"github.com/labrats-work/flightline/pkg/promote"
+)
+
+// One Prometheus scrapes two agents: a healthy one and one answering 30 % errors.
+type canaryEnv struct {
+	prom             *promtest.Server
+	healthy, failing string // selectors
+}
+
+func startCanaryEnv(t *testing.T) canaryEnv {
+	t.Helper()
+	ok := promtest.NewAgent(t, "1.5.0")
+	bad := promtest.NewAgent(t, "1.5.0")
+	bad.SetErrorRate(0.3)
+	p := promtest.Start(t, ok.Addr, bad.Addr)
+	return canaryEnv{prom: p,
+		healthy: fmt.Sprintf(`job="agent",instance=%q`, ok.Addr),
+		failing: fmt.Sprintf(`job="agent",instance=%q`, bad.Addr)}
+}
+
+const cliAnalysis = `apiVersion: flightline.dev/v1alpha1
+kind: CanaryMonitor
+metadata: {name: agent}
+spec:
+  analysis:
+    interval: 2s
+    iterations: 3
+    threshold: 2
+    readyQuery: build_info{version="1.5.0"}
+    readyTimeout: 15s
+    metrics:
+      - name: request-success-rate
+        thresholdRange: {min: 99}
+        interval: 4s
+      - name: request-duration
+        thresholdRange: {max: 1500}
+        interval: 4s
+`
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
+	return p
+}
+
+func TestCanaryMonitor_Live(t *testing.T) {
+	env := startCanaryEnv(t)
+	cfg := writeFile(t, "canary.yaml", cliAnalysis)
+	tests := []struct {
+		name     string
+		args     []string
+		inputs   map[string]string
+		platform bool // a local platform repository whose last promotion (1.4.0 → 1.5.0) is merged
+		code     int
+		decision canary.Decision
+		reverted bool
+		summary  []string
+	}{
+		{name: "healthy: nothing reverted", args: []string{"--selector", env.healthy}, platform: true, code: 0, decision: canary.Success,
+			summary: []string{"✅ canary agent: success", "| # | time (UTC) | request-success-rate (≥ 99 %) | request-duration (≤ 1500 ms) | tick | failed | in a row |", "xychart-beta", "line 2: min 99"}},
+		{name: "error burst: the promotion is reverted", args: []string{"--selector", env.failing, "--merge", "merge"}, platform: true, code: exitRollback, decision: canary.Rollback, reverted: true,
+			summary: []string{"❌ canary agent: rollback", "reverted: flightline/revert/", "failed check — request-success-rate: failed 2 of 2 checks",
+				"| canary | 2 failed checks reached the threshold of 2 |"}},
+		{name: "rollback false only decides", inputs: map[string]string{"selector": env.failing, "rollback": "false"}, code: exitRollback, decision: canary.Rollback,
+			summary: []string{"rollback: false — nothing was reverted here"}},
+		{name: "dry run", args: []string{"--selector", env.failing, "--dry-run"}, platform: true, code: 0, decision: canary.Rollback,
+			summary: []string{"dry run: would have rolled back at", "dry run: nothing was reverted"}},
+		{name: "idle service is inconclusive", args: []string{"--selector", `job="agent",route="/nothing-here"`, "--rollback=false"}, code: exitInconclusive, decision: canary.Inconclusive,
+			summary: []string{"⚠️ canary agent: inconclusive", "below minRequests 10"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			report := filepath.Join(t.TempDir(), "report.json")
+			dir := t.TempDir()
+			envv := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": filepath.Join(dir, "out"), "GITHUB_STEP_SUMMARY": filepath.Join(dir, "summary")}
+			for k, v := range tt.inputs {
+				envv[actions.EnvName(k)] = v
+			}
+			args := append([]string{"canary-monitor", "--config", cfg, "--prometheus-url", env.prom.URL, "--report", report}, tt.args...)
+			var pe *forgetest.Env
+			var promoted []byte
+			if tt.platform {
+				var pdir string
+				pe, pdir = localPlatform(t)
+				pe.MustPromote(promote.Request{Version: "1.5.0", Merge: promote.MergeNow})
+				promoted = pe.File("main")
+				require.NotEqual(t, pe.Original, promoted)
+				args = append(args, "--platform-dir", pdir, "--policy", forgetest.Policy)
+			}
+			code, stdout, stderr := runCLI(t, envv, args...)
+			require.Equal(t, tt.code, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+			assert.Contains(t, stderr, "tick 1 ", "one log line per tick")
+
+			b, err := os.ReadFile(envv["GITHUB_OUTPUT"])
+			require.NoError(t, err)
+			outs, err := actions.ParseOutputs(string(b))
+			require.NoError(t, err)
+			assert.Equal(t, string(tt.decision), outs["decision"])
+			assert.Equal(t, report, outs["report"])
+			if tt.decision == canary.Rollback {
+				assert.Contains(t, outs["failed-checks"], "request-success-rate: failed")
+			}
+			if tt.reverted {
+				assert.Contains(t, outs["revert-pr-url"], "flightline/revert/")
+				assert.Equal(t, string(pe.Original), string(pe.File("main")), "the revert is merged: the previous range is back")
+			} else {
+				assert.Empty(t, outs["revert-pr-url"])
+				if pe != nil {
+					assert.Equal(t, string(promoted), string(pe.File("main")), "nothing reverted")
+				}
+			}
+
+			sum, err := os.ReadFile(envv["GITHUB_STEP_SUMMARY"])
+			require.NoError(t, err)
+			for _, want := range tt.summary {
+				assert.Contains(t, string(sum), want)
+			}
+
+			f, err := os.Open(report)
+			require.NoError(t, err)
+			defer f.Close()
+			r, err := canary.ReadReport(f)
+			require.NoError(t, err)
+			again, err := canary.Replay(r)
+			require.NoError(t, err)
+			assert.Equal(t, r.Decision, again.Decision)
+			assert.Equal(t, tt.decision, r.Decision)
+		})
+	}
+}
+
+func TestCanaryMonitor_NeverReady(t *testing.T) {
+	env := startCanaryEnv(t)
+	cfg := writeFile(t, "canary.yaml", strings.NewReplacer(`version="1.5.0"`, `version="9.9.9"`, "readyTimeout: 15s", "readyTimeout: 2s").Replace(cliAnalysis))
+	code, stdout, stderr := runCLI(t, nil, "canary-monitor", "--config", cfg, "--prometheus-url", env.prom.URL, "--selector", env.healthy, "--rollback=false",
+		"--report", filepath.Join(t.TempDir(), "r.json"))
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, `the new version never became ready: not ready after 2s: readyQuery build_info{version="9.9.9"} selected no series`)
+	outs, err := actions.ParseOutputs(stdout)
+	require.NoError(t, err)
+	assert.Equal(t, "inconclusive", outs["decision"])
+}
+
+func TestCanaryMonitor_BadInput(t *testing.T) {
+	runbook, err := os.ReadFile("../../pkg/canary/testdata/flagger-canary.yaml")
+	require.NoError(t, err)
+	cfg := writeFile(t, "flagger-canary.yaml", string(runbook))
+	bad := writeFile(t, "bad.yaml", strings.Replace(cliAnalysis, "threshold: 2", "threshold: two", 1))
+	_, emptyPlatform := localPlatform(t)
+	long := writeFile(t, "long.yaml", strings.Replace(cliAnalysis, "interval: 2s\n    iterations: 3", "interval: 1h\n    iterations: 7", 1))
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{name: "no config", args: nil, want: "config"},
+		{name: "config not found", args: []string{"--config", "/nonexistent.yaml"}, want: "reading --config: open /nonexistent.yaml"},
+		{name: "bad value located", args: []string{"--config", bad, "--prometheus-url", "http://127.0.0.1:9"}, want: `bad.yaml:8:16: spec.analysis.threshold: invalid count "two"`},
+		{name: "runbook without selector", args: []string{"--config", cfg, "--prometheus-url", "http://127.0.0.1:9"}, want: "spec.analysis.selector: required by the built-in metric"},
+		{name: "no prometheus", args: []string{"--config", cfg, "--selector", `job="a"`}, want: "no Prometheus address: give --prometheus-url (input prometheus-url) or spec.analysis.provider.address"},
+		{name: "bad prometheus url", args: []string{"--config", cfg, "--selector", `job="a"`, "--prometheus-url", "prometheus:9090"}, want: `prometheus address "prometheus:9090": want an http(s) URL`},
+		{name: "bad merge mode", args: []string{"--config", cfg, "--merge", "yes"}, want: `merge "yes": valid values are none, merge, auto`},
+		{name: "rollback without a promotion to revert", args: []string{"--config", cfg, "--selector", `job="a"`, "--prometheus-url", "http://127.0.0.1:9"},
+			want: "rollback is true but there is nothing to revert: give policy (NAMESPACE/NAME) or promotion-pr, or set rollback: false to only decide"},
+		{name: "rollback without a platform", args: []string{"--config", cfg, "--selector", `job="a"`, "--prometheus-url", "http://127.0.0.1:9", "--policy", "ns/name"},
+			want: "rollback is true: no platform repository: give platform-repo (OWNER/REPO) or platform-dir"},
+		{name: "rollback with nothing promoted", args: []string{"--config", cfg, "--selector", `job="a"`, "--prometheus-url", "http://127.0.0.1:9", "--policy", forgetest.Policy, "--platform-dir", emptyPlatform},
+			want: "rollback is true but the promotion could not be reverted: "},
+		{name: "over six hours", args: []string{"--config", long, "--prometheus-url", "http://127.0.0.1:9", "--selector", `job="a"`}, want: "is over GitHub's 6h job limit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, nil, append([]string{"canary-monitor"}, tt.args...)...)
+			assert.Equal(t, 1, code)
+			assert.Contains(t, stderr, tt.want)
+		})
+	}
+}
+
+// fakeProm is a Prometheus stand-in answering every query with 100; it records the
+// Authorization headers it saw.
+func fakeProm(t *testing.T) (url string, auth func() []string) {
+	var mu sync.Mutex
+	var seen []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Get("Authorization"))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000,"100"]}]}}`)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), seen...)
+	}
+}
+
+// Cancelled mid-run (SIGTERM, a job timeout): the report and the outputs are still written,
+// the decision is inconclusive and the exit code says it was interrupted.
+func TestCanaryMonitor_Interrupted(t *testing.T) {
+	url, _ := fakeProm(t)
+	cfg := writeFile(t, "canary.yaml", `apiVersion: flightline.dev/v1alpha1
+kind: CanaryMonitor
+metadata: {name: agent}
+spec:
+  analysis:
+    interval: 1s
+    iterations: 100
+    selector: job="agent"
+    metrics:
+      - name: request-success-rate
+        thresholdRange: {min: 99}
+`)
+	report := filepath.Join(t.TempDir(), "r.json")
+	ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
+	defer cancel()
+	var out, errb bytes.Buffer
+	code := run(ctx, []string{"canary-monitor", "--config", cfg, "--prometheus-url", url, "--rollback=false", "--report", report}, &out, &errb, func(string) string { return "" })
+	assert.Equal(t, 130, code, errb.String())
+	assert.Contains(t, errb.String(), "interrupted")
+	outs, err := actions.ParseOutputs(out.String())
+	require.NoError(t, err)
+	assert.Equal(t, "inconclusive", outs["decision"])
+	f, err := os.Open(report)
+	require.NoError(t, err)
+	defer f.Close()
+	r, err := canary.ReadReport(f)
+	require.NoError(t, err)
+	assert.True(t, r.Aborted)
+	assert.Contains(t, r.Reason, "cancelled before a decision")
+	assert.NotEmpty(t, r.Ticks)
+}
+
+// A Prometheus stand-in that answers every query with 100 and records the Authorization header:
+// the config's credentials reach Prometheus and nothing prints them.
+func TestCanaryMonitor_ProviderCredentialsNeverPrinted(t *testing.T) {
+	url, auth := fakeProm(t)
+	const secret = "prom-s3cret-token"
+	cfg := writeFile(t, "canary.yaml", `apiVersion: flightline.dev/v1alpha1
+kind: CanaryMonitor
+metadata: {name: agent}
+spec:
+  analysis:
+    interval: 1s
+    iterations: 1
+    threshold: 1
+    selector: job="agent"
+    provider:
+      address: `+url+`
+      bearerToken: `+secret+`
+    metrics:
+      - name: request-success-rate
+        thresholdRange: {min: 99}
+`)
+	report := filepath.Join(t.TempDir(), "r.json")
+	code, stdout, stderr := runCLI(t, nil, "canary-monitor", "--config", cfg, "--rollback=false", "--report", report)
+	require.Equal(t, 0, code, stderr)
+	outs, err := actions.ParseOutputs(stdout)
+	require.NoError(t, err)
+	assert.Equal(t, "success", outs["decision"])
+	require.NotEmpty(t, auth())
+	for _, a := range auth() {
+		assert.Equal(t, "Bearer "+secret, a)
+	}
+	b, err := os.ReadFile(report)
+	require.NoError(t, err)
+	for _, out := range []string{stdout, stderr, string(b)} {
+		assert.NotContains(t, out, secret)
+	}
+}

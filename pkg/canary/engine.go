@@ -1,0 +1,382 @@
+package canary
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Decision is the outcome of an analysis.
+type Decision string
+
+// Decisions. The zero value means the analysis is still running.
+const (
+	Running      Decision = ""
+	Success      Decision = "success"
+	Rollback     Decision = "rollback"
+	Inconclusive Decision = "inconclusive"
+)
+
+// Verdict is what one check, or one tick, counts as.
+type Verdict string
+
+// Verdicts. Ignored applies to checks only (a tick whose checks are all ignored is inconclusive).
+const (
+	Pass       Verdict = "pass"
+	Fail       Verdict = "fail"
+	Indecisive Verdict = "inconclusive"
+	Ignored    Verdict = "ignored"
+)
+
+// Outcome is what a query gave: a value, no data, or an error.
+type Outcome string
+
+// Outcomes of a query.
+const (
+	GotValue  Outcome = "value"
+	GotNoData Outcome = "no-data"
+	GotError  Outcome = "error"
+)
+
+// Float is a float64 that survives JSON when infinite ("+Inf", "-Inf"; NaN never reaches it:
+// a NaN query result is no data).
+type Float float64
+
+// MarshalJSON implements json.Marshaler.
+func (f Float) MarshalJSON() ([]byte, error) {
+	v := float64(f)
+	switch {
+	case math.IsInf(v, 1):
+		return []byte(`"+Inf"`), nil
+	case math.IsInf(v, -1):
+		return []byte(`"-Inf"`), nil
+	case math.IsNaN(v):
+		return []byte(`"NaN"`), nil
+	}
+	return []byte(strconv.FormatFloat(v, 'g', -1, 64)), nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (f *Float) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return fmt.Errorf("reading number %q: %w", s, err)
+		}
+		*f = Float(v)
+		return nil
+	}
+	var v float64
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*f = Float(v)
+	return nil
+}
+
+// Observation is the result of one query.
+type Observation struct {
+	Outcome Outcome `json:"outcome"`
+	Value   Float   `json:"value"`
+	Detail  string  `json:"detail,omitempty"` // why there was no data, or the error
+}
+
+// Value is an observation of v. A NaN v is recorded as no data.
+func Value(v float64) Observation {
+	if math.IsNaN(v) {
+		return NoData("the value is NaN")
+	}
+	return Observation{Outcome: GotValue, Value: Float(v)}
+}
+
+// NoData is an observation of nothing (no series, NaN).
+func NoData(detail string) Observation { return Observation{Outcome: GotNoData, Detail: detail} }
+
+// Failed is an observation of a failed query.
+func Failed(err error) Observation { return Observation{Outcome: GotError, Detail: err.Error()} }
+
+// Sample is what the caller observed for one metric in one tick: the metric's query and, when
+// the metric has a minRequests guard, its requests query.
+type Sample struct {
+	Metric   string       `json:"metric"`
+	Result   Observation  `json:"result"`
+	Requests *Observation `json:"requests,omitempty"`
+}
+
+// Check is one metric's judgement in one tick.
+type Check struct {
+	Sample
+	Min     *float64 `json:"min,omitempty"`
+	Max     *float64 `json:"max,omitempty"`
+	Verdict Verdict  `json:"verdict"`
+	Reason  string   `json:"reason"`
+}
+
+// Tick is one round of checks.
+type Tick struct {
+	N           int       `json:"n"` // 1-based
+	At          time.Time `json:"at"`
+	Checks      []Check   `json:"checks"`
+	Verdict     Verdict   `json:"verdict"`
+	FailedTotal int       `json:"failedTotal"` // failed ticks so far, this one included
+	Consecutive int       `json:"consecutive"` // failed ticks in a row ending here
+}
+
+// ErrFinished is returned by Engine.Observe once a decision has been taken.
+var ErrFinished = errors.New("the analysis has already decided")
+
+// Engine applies a Config's counting rules to observations. It does no I/O and reads no clock:
+// the caller supplies each tick's time and observations (see the package documentation for the
+// counting semantics).
+type Engine struct {
+	cfg    *Config
+	report *Report
+}
+
+// NewEngine starts an analysis of cfg.
+func NewEngine(cfg *Config) *Engine {
+	return &Engine{cfg: cfg, report: &Report{Version: ReportVersion, Config: *cfg, DryRun: cfg.DryRun}}
+}
+
+// Decision is the decision so far (Running until there is one).
+func (e *Engine) Decision() Decision { return e.report.Decision }
+
+// Report is the record of the analysis so far; the engine keeps writing to it.
+func (e *Engine) Report() *Report { return e.report }
+
+// Observe judges one tick taken at time at. samples must hold one Sample per configured metric
+// (any order). It returns the judged tick; the decision, if this tick took one, is in Decision.
+func (e *Engine) Observe(at time.Time, samples []Sample) (Tick, error) {
+	r := e.report
+	if r.Decision != Running {
+		return Tick{}, ErrFinished
+	}
+	byName := map[string]Sample{}
+	for _, s := range samples {
+		if _, dup := byName[s.Metric]; dup {
+			return Tick{}, fmt.Errorf("tick %d: metric %q observed twice", len(r.Ticks)+1, s.Metric)
+		}
+		byName[s.Metric] = s
+	}
+	t := Tick{N: len(r.Ticks) + 1, At: at}
+	if n := len(r.Ticks); n > 0 && at.Before(r.Ticks[n-1].At) {
+		return Tick{}, fmt.Errorf("tick %d at %s is before tick %d at %s: ticks must be in time order", t.N, at.Format(time.RFC3339), n, r.Ticks[n-1].At.Format(time.RFC3339))
+	}
+	var fails, inconclusive, passes int
+	for _, m := range e.cfg.Metrics {
+		s, ok := byName[m.Name]
+		if !ok {
+			return Tick{}, fmt.Errorf("tick %d: no observation for metric %q", t.N, m.Name)
+		}
+		delete(byName, m.Name)
+		c := judge(m, s)
+		switch c.Verdict {
+		case Fail:
+			fails++
+		case Indecisive:
+			inconclusive++
+		case Pass:
+			passes++
+		}
+		t.Checks = append(t.Checks, c)
+	}
+	for name := range byName {
+		return Tick{}, fmt.Errorf("tick %d: observation for unknown metric %q; metrics: %s", t.N, name, strings.Join(metricNames(e.cfg), ", "))
+	}
+	prev := Tick{}
+	if len(r.Ticks) > 0 {
+		prev = r.Ticks[len(r.Ticks)-1]
+	}
+	t.FailedTotal, t.Consecutive = prev.FailedTotal, prev.Consecutive
+	switch {
+	case fails > 0:
+		t.Verdict = Fail
+		t.FailedTotal++
+		t.Consecutive++
+	case inconclusive > 0 || passes == 0:
+		t.Verdict = Indecisive // neither extends nor breaks a streak of failures
+	default:
+		t.Verdict = Pass
+		t.Consecutive = 0
+	}
+	r.Ticks = append(r.Ticks, t)
+
+	var why string
+	switch {
+	case t.FailedTotal >= e.cfg.Threshold:
+		why = fmt.Sprintf("%d failed checks reached the threshold of %d", t.FailedTotal, e.cfg.Threshold)
+	case e.cfg.MaxConsecutiveFailures > 0 && t.Consecutive >= e.cfg.MaxConsecutiveFailures:
+		why = fmt.Sprintf("%d failed checks in a row reached maxConsecutiveFailures %d", t.Consecutive, e.cfg.MaxConsecutiveFailures)
+	}
+	if why != "" && r.WouldRollbackAt == nil {
+		at := at
+		r.WouldRollbackAt = &at
+		r.RollbackReason = why
+		r.FailedChecks = failedChecks(e.cfg, r.Ticks)
+		if !e.cfg.DryRun {
+			e.decide(at, Rollback, why)
+			return t, nil
+		}
+	}
+	if len(r.Ticks) >= e.cfg.Iterations {
+		e.finish(at)
+	}
+	return t, nil
+}
+
+// Abort ends a running analysis as inconclusive (the new version never became ready, the run
+// was cancelled). It does nothing once there is a decision.
+func (e *Engine) Abort(at time.Time, reason string) {
+	if e.report.Decision == Running {
+		e.report.Aborted = true
+		e.decide(at, Inconclusive, reason)
+	}
+}
+
+func (e *Engine) finish(at time.Time) {
+	r := e.report
+	var passed int
+	for _, t := range r.Ticks {
+		if t.Verdict == Pass {
+			passed++
+		}
+	}
+	switch {
+	case r.WouldRollbackAt != nil: // dry run: the run went on to the end
+		e.decide(at, Rollback, fmt.Sprintf("dry run: would have rolled back at %s (%s)", r.WouldRollbackAt.UTC().Format(time.RFC3339), r.RollbackReason))
+	case passed*2 >= len(r.Ticks):
+		e.decide(at, Success, fmt.Sprintf("%d of %d checks passed, %d failed (threshold %d)", passed, len(r.Ticks), r.Ticks[len(r.Ticks)-1].FailedTotal, e.cfg.Threshold))
+	default:
+		e.decide(at, Inconclusive, fmt.Sprintf("only %d of %d checks passed (success needs at least half); the others failed or were inconclusive (no traffic, no data or ignored errors)", passed, len(r.Ticks)))
+	}
+}
+
+func (e *Engine) decide(at time.Time, d Decision, reason string) {
+	e.report.Decision = d
+	e.report.Reason = reason
+	e.report.DecidedAt = at
+}
+
+// judge applies a metric's policies to what was observed.
+func judge(m Metric, s Sample) Check {
+	c := Check{Sample: s, Min: m.Min, Max: m.Max}
+	set := func(v Verdict, format string, args ...any) Check {
+		c.Verdict, c.Reason = v, fmt.Sprintf(format, args...)
+		return c
+	}
+	onError := func(what string, o Observation) Check {
+		if m.OnError == ErrorIgnore {
+			return set(Ignored, "%s failed, ignored (onError: ignore): %s", what, o.Detail)
+		}
+		return set(Fail, "%s failed (onError: fail): %s", what, o.Detail)
+	}
+	if m.MinRequests > 0 {
+		if s.Requests == nil {
+			return set(Indecisive, "no requests observation for the minRequests guard")
+		}
+		switch s.Requests.Outcome {
+		case GotError:
+			return onError("requests query", *s.Requests)
+		case GotNoData:
+			return set(Indecisive, "no traffic (requests query returned no data), below minRequests %g", m.MinRequests)
+		}
+		if n := float64(s.Requests.Value); n < m.MinRequests {
+			return set(Indecisive, "%g requests in the window, below minRequests %g", n, m.MinRequests)
+		}
+	}
+	switch s.Result.Outcome {
+	case GotError:
+		return onError("query", s.Result)
+	case GotNoData:
+		switch m.OnNoData {
+		case NoDataPass:
+			return set(Pass, "no data, counted as a pass (onNoData: pass)")
+		case NoDataIgnore:
+			return set(Ignored, "no data, ignored (onNoData: ignore)")
+		}
+		return set(Fail, "no data, counted as a failure (onNoData: fail)")
+	}
+	v := float64(s.Result.Value)
+	if m.Min != nil && v < *m.Min {
+		return set(Fail, "%s < min %s", fmtValue(v, m.Unit), fmtValue(*m.Min, m.Unit))
+	}
+	if m.Max != nil && v > *m.Max {
+		return set(Fail, "%s > max %s", fmtValue(v, m.Unit), fmtValue(*m.Max, m.Unit))
+	}
+	return set(Pass, "%s within %s", fmtValue(v, m.Unit), rangeString(m.Min, m.Max, m.Unit))
+}
+
+func fmtValue(v float64, unit string) string {
+	s := strconv.FormatFloat(v, 'f', -1, 64)
+	if !math.IsInf(v, 0) && math.Abs(v) < 1e9 {
+		s = strconv.FormatFloat(math.Round(v*1000)/1000, 'f', -1, 64)
+	}
+	if unit == "" {
+		return s
+	}
+	if unit == "%" {
+		return s + "%"
+	}
+	return s + " " + unit
+}
+
+func rangeString(min, max *float64, unit string) string {
+	switch {
+	case min != nil && max != nil:
+		return "[" + fmtValue(*min, unit) + ", " + fmtValue(*max, unit) + "]"
+	case min != nil:
+		return "min " + fmtValue(*min, unit)
+	case max != nil:
+		return "max " + fmtValue(*max, unit)
+	}
+	return "any"
+}
+
+func metricNames(c *Config) []string {
+	out := make([]string, len(c.Metrics))
+	for i, m := range c.Metrics {
+		out[i] = m.Name
+	}
+	return out
+}
+
+// failedChecks names each metric that failed in any tick, with its latest failure. The lines
+// carry no comma, so that an input split on commas and newlines (the rollback action's checks)
+// keeps one item per check, unless a reason quotes an error that has one.
+func failedChecks(cfg *Config, ticks []Tick) []string {
+	var out []string
+	for _, m := range cfg.Metrics {
+		n, last := 0, ""
+		for _, t := range ticks {
+			for _, c := range t.Checks {
+				if c.Metric == m.Name && c.Verdict == Fail {
+					n++
+					last = c.Reason
+				}
+			}
+		}
+		if n > 0 {
+			out = append(out, fmt.Sprintf("%s: failed %d of %d checks; last: %s", m.Name, n, len(ticks), last))
+		}
+	}
+	return out
+}
+
+// String is the tick's log line: each value against its threshold.
+func (t Tick) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "tick %d %s %s:", t.N, t.At.UTC().Format("15:04:05"), strings.ToUpper(string(t.Verdict)))
+	for i, c := range t.Checks {
+		if i > 0 {
+			b.WriteString(";")
+		}
+		fmt.Fprintf(&b, " %s %s (%s)", c.Metric, c.Verdict, c.Reason)
+	}
+	fmt.Fprintf(&b, " [failed %d, in a row %d]", t.FailedTotal, t.Consecutive)
+	return b.String()
+}

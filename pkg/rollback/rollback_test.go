@@ -1,0 +1,15 @@
+package rollback_test
+
+import (
+	"testing"
+
+	"github.com/labrats-work/flightline/internal/forgetest"
+)
+
+// The flow's table runs on the local git forge here; the GitHub forge runs the same suite.
+func TestRollback_LocalGitForge(t *testing.T) { forgetest.RunRollback(t, forgetest.GitPlatform(true)) }
+
+// A clone with the base branch checked out: the flows never touch its HEAD or working tree.
+func TestRollback_LocalGitForgeClone(t *testing.T) {
+	forgetest.RunRollback(t, forgetest.GitPlatform(false))
+}
