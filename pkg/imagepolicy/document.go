@@ -14,16 +14,29 @@ import (
 // Group is the API group of Flux's image automation objects.
 const Group = "image.toolkit.fluxcd.io"
 
-// supportedVersions are the ImagePolicy API versions whose spec.policy.semver.range Flightline edits.
-var supportedVersions = []string{Group + "/v1beta2", Group + "/v1"}
+// supportedVersions are the ImagePolicy API versions whose spec.policy.semver.range Flightline
+// edits: the ones whose semver policy, filterTags and imageRepositoryRef have the same shape.
+var supportedVersions = []string{Group + "/v1", Group + "/v1beta2", Group + "/v1beta1"}
+
+// deprecatedVersions say which Flux release stopped serving an API version (image-reflector-
+// controller's CHANGELOG: v1beta1 removed in v1.0.0, Flux 2.7; v1beta2 removed in v1.2.0, Flux
+// 2.9). Such policies are still read and edited, with a warning.
+var deprecatedVersions = map[string]string{
+	Group + "/v1beta1": "Flux 2.7 and later (image-reflector-controller v1.0+) no longer serve image.toolkit.fluxcd.io/v1beta1: run `flux migrate` on the cluster and change the apiVersion in the file to image.toolkit.fluxcd.io/v1",
+	Group + "/v1beta2": "Flux 2.9 and later (image-reflector-controller v1.2+) no longer serve image.toolkit.fluxcd.io/v1beta2: change the apiVersion in the file to image.toolkit.fluxcd.io/v1 (the same shape)",
+}
 
 // Policy is one ImagePolicy found in a file.
 type Policy struct {
-	Ref             Ref    // metadata.namespace/metadata.name
-	APIVersion      string // image.toolkit.fluxcd.io/v1beta2 or /v1
-	Range           string // spec.policy.semver.range ("" when the policy has no semver range)
-	ImageRepository Ref    // spec.imageRepositoryRef (namespace defaults to the policy's)
-	Line, Column    int    // 1-based position of the range value (0 when there is none)
+	Ref             Ref        // metadata.namespace/metadata.name
+	APIVersion      string     // image.toolkit.fluxcd.io/v1, /v1beta2 or /v1beta1
+	Range           string     // spec.policy.semver.range ("" when the policy has no semver range)
+	ImageRepository Ref        // spec.imageRepositoryRef (namespace defaults to the policy's)
+	Filter          *TagFilter // spec.filterTags (nil when unset)
+	Line, Column    int        // 1-based position of the range value (0 when there is none)
+	// Warnings name what Flightline reads but Flux may treat differently: a deprecated
+	// apiVersion, spec.suspend. Show them to the user.
+	Warnings []string
 }
 
 // object is one Kubernetes object (a top-level mapping) of a YAML stream.
@@ -33,7 +46,8 @@ type object struct {
 	apiVersion string
 	kind       string
 	ref        Ref
-	line       int // line of the document's top-level mapping
+	line       int          // line of the object's mapping
+	outer      []*yaml.Node // for an item of a kind: List, the list's mapping and its items
 }
 
 // parseDocuments decodes every document of a YAML stream into node trees. A panic inside the YAML
@@ -71,15 +85,33 @@ func objects(docs []*yaml.Node) []object {
 		if root.Kind != yaml.MappingNode {
 			continue
 		}
-		o := object{doc: i, root: root, line: root.Line}
-		o.apiVersion = scalarAt(root, "apiVersion")
-		o.kind = scalarAt(root, "kind")
-		if md := valueOf(root, "metadata"); md != nil && md.Kind == yaml.MappingNode {
-			o.ref = Ref{Namespace: scalarAt(md, "namespace"), Name: scalarAt(md, "name")}
-		}
+		o := newObject(i, root)
 		objs = append(objs, o)
+		// A kind: List (as kubectl get -o yaml writes) holds its objects under items.
+		if strings.HasSuffix(o.kind, "List") {
+			items, _ := lookup(root, "items")
+			if items != nil && items.Kind == yaml.SequenceNode {
+				for _, it := range items.Content {
+					if it.Kind == yaml.MappingNode {
+						item := newObject(i, it)
+						item.outer = []*yaml.Node{root, items}
+						objs = append(objs, item)
+					}
+				}
+			}
+		}
 	}
 	return objs
+}
+
+func newObject(doc int, root *yaml.Node) object {
+	o := object{doc: doc, root: root, line: root.Line}
+	o.apiVersion = scalarAt(root, "apiVersion")
+	o.kind = scalarAt(root, "kind")
+	if md := valueOf(root, "metadata"); md != nil && md.Kind == yaml.MappingNode {
+		o.ref = Ref{Namespace: scalarAt(md, "namespace"), Name: scalarAt(md, "name")}
+	}
+	return o
 }
 
 // deref follows an alias to the node it names.
@@ -147,6 +179,15 @@ func newPolicyObject(o object) policyObject {
 	if p.policy.ImageRepository.Namespace == "" {
 		p.policy.ImageRepository.Namespace = o.ref.Namespace
 	}
+	if ft := valueOf(spec, "filterTags"); ft != nil && ft.Kind == yaml.MappingNode {
+		p.policy.Filter = &TagFilter{Pattern: scalarAt(ft, "pattern"), Extract: scalarAt(ft, "extract"), Line: ft.Line}
+	}
+	if w, ok := deprecatedVersions[o.apiVersion]; ok {
+		p.policy.Warnings = append(p.policy.Warnings, fmt.Sprintf("ImagePolicy %q (line %d): %s", o.ref, o.line, w))
+	}
+	if v := valueOf(spec, "suspend"); v != nil && v.Kind == yaml.ScalarNode && v.Tag == "!!bool" && v.Value == "true" {
+		p.policy.Warnings = append(p.policy.Warnings, fmt.Sprintf("ImagePolicy %q (line %d) has spec.suspend: true: Flux does not reconcile it, so a new range takes effect only once it is resumed", o.ref, o.line))
+	}
 	node := o.root
 	where := ""
 	for _, key := range []string{"spec", "policy", "semver", "range"} {
@@ -178,9 +219,29 @@ func newPolicyObject(o object) policyObject {
 		p.noSemver = fmt.Errorf("%w: ImagePolicy %q (line %d) has a spec.policy.semver.range that is not a string (line %d); write it as range: \"1.2.3\"", ErrNoSemver, o.ref, o.line, p.rangeNode.Line)
 		return p
 	}
+	if r.Tag != "!!str" {
+		// Kubernetes refuses a number, a boolean or null where the CRD wants a string, so Flux
+		// never sees such a range; neither reading nor editing it would mean what it shows.
+		what := fmt.Sprintf("YAML reads %q as %s", r.Value, yamlTypeName(r.Tag))
+		p.noSemver = fmt.Errorf("%w: ImagePolicy %q: spec.policy.semver.range at line %d, column %d is not a string (%s: %s); quote it, e.g. range: \"1.2.3\"", ErrUnsupported, o.ref, p.rangeNode.Line, p.rangeNode.Column, r.Tag, what)
+		return p
+	}
 	p.policy.Range = r.Value
 	p.policy.Line, p.policy.Column = p.rangeNode.Line, p.rangeNode.Column
 	return p
+}
+
+// yamlTypeName names a YAML core tag for messages.
+func yamlTypeName(tag string) string {
+	switch tag {
+	case "!!float", "!!int":
+		return "a number"
+	case "!!bool":
+		return "a boolean"
+	case "!!null":
+		return "null (no value)"
+	}
+	return "a " + strings.TrimPrefix(tag, "!!")
 }
 
 // policies returns every ImagePolicy of a supported API version, and the unsupported ones.
@@ -199,8 +260,8 @@ func policies(objs []object) (supported, unsupported []policyObject) {
 	return supported, unsupported
 }
 
-// List returns every ImagePolicy (image.toolkit.fluxcd.io/v1beta2 or v1) in a multi-document
-// YAML file, in file order. Policies without a semver range are listed with an empty Range.
+// List returns every ImagePolicy (image.toolkit.fluxcd.io/v1, v1beta2 or v1beta1) in a
+// multi-document YAML file, including the items of a kind: List, in file order. Policies without a semver range are listed with an empty Range.
 func List(data []byte) ([]Policy, error) {
 	docs, err := parseDocuments(data)
 	if err != nil {
@@ -244,7 +305,7 @@ func findPolicy(docs []*yaml.Node, ref Ref) (policyObject, error) {
 	case 0:
 		for _, p := range unsup {
 			if p.ref == ref {
-				return policyObject{}, fmt.Errorf("%w: ImagePolicy %q (line %d) uses apiVersion %s; Flightline edits %s", ErrNotFound, ref, p.line, p.apiVersion, strings.Join(supportedVersions, " and "))
+				return policyObject{}, fmt.Errorf("%w: ImagePolicy %q (line %d) uses apiVersion %s; Flightline reads %s (use image.toolkit.fluxcd.io/v1)", ErrAPIVersion, ref, p.line, p.apiVersion, strings.Join(supportedVersions, ", "))
 			}
 		}
 		return policyObject{}, notFound("ImagePolicy", ref, sup)
@@ -298,50 +359,4 @@ func notFound(kind string, ref Ref, have []policyObject) error {
 		}
 	}
 	return fmt.Errorf("%w: %s %q is not in the file; it has: %s%s", ErrNotFound, kind, ref, strings.Join(names, ", "), hint)
-}
-
-// ImageOf returns spec.image of the ImageRepository that the policy ref refers to
-// (spec.imageRepositoryRef), looked up in the same file.
-func ImageOf(data []byte, ref Ref) (string, error) {
-	docs, err := parseDocuments(data)
-	if err != nil {
-		return "", err
-	}
-	p, err := findPolicy(docs, ref)
-	if err != nil {
-		return "", err
-	}
-	want := p.policy.ImageRepository
-	if want.Name == "" {
-		return "", fmt.Errorf("%w: ImagePolicy %q (line %d) has no spec.imageRepositoryRef.name; give the image repository explicitly", ErrNotFound, ref, p.line)
-	}
-	var have []policyObject
-	var found []object
-	for _, o := range objects(docs) {
-		if o.kind != "ImageRepository" || !strings.HasPrefix(o.apiVersion, Group+"/") {
-			continue
-		}
-		have = append(have, policyObject{object: o})
-		if o.ref == want {
-			found = append(found, o)
-		}
-	}
-	switch {
-	case len(found) == 0:
-		if len(have) == 0 {
-			return "", fmt.Errorf("%w: ImagePolicy %q refers to ImageRepository %q, which is not in the file (it has no ImageRepository); give the image repository explicitly", ErrNotFound, ref, want)
-		}
-		names := make([]string, len(have))
-		for i, o := range have {
-			names[i] = fmt.Sprintf("%s (line %d)", describe(o.ref), o.line)
-		}
-		return "", fmt.Errorf("%w: ImagePolicy %q refers to ImageRepository %q, which is not in the file; it has: %s; give the image repository explicitly", ErrNotFound, ref, want, strings.Join(names, ", "))
-	case len(found) > 1:
-		return "", fmt.Errorf("%w: ImageRepository %q is defined %d times; keep one", ErrDuplicate, want, len(found))
-	}
-	image := scalarAt(valueOf(found[0].root, "spec"), "image")
-	if image == "" {
-		return "", fmt.Errorf("%w: ImageRepository %q (line %d) has no spec.image; give the image repository explicitly", ErrNotFound, want, found[0].line)
-	}
-	return image, nil
 }

@@ -3,6 +3,7 @@ package imagepolicy
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -69,7 +70,7 @@ func rangeSpan(data []byte, p policyObject) (start, end int, flow bool, err erro
 	case n.Tag != "!!str":
 		return 0, 0, false, fmt.Errorf("%w: %s is not a string (%s); quote it, e.g. range: \"1.2.3\"", ErrUnsupported, at, n.Tag)
 	}
-	for _, a := range append([]*yaml.Node{p.root}, p.path...) {
+	for _, a := range append(append(slices.Clone(p.outer), p.root), p.path...) {
 		if a.Kind == yaml.AliasNode {
 			return 0, 0, false, fmt.Errorf("%w: %s lies under an alias (*%s, line %d); write that mapping literally", ErrUnsupported, at, a.Value, a.Line)
 		}

@@ -133,7 +133,7 @@ func TestSetRange_Errors(t *testing.T) {
 	}{
 		{"missing", "apps/agent", "1.5.0", ErrNotFound, []string{`"apps/agent" is not in the file`, "staging/agent (line 1)", "other (no metadata.namespace) (line 6)"}},
 		{"missing", "flux-system/other", "1.5.0", ErrNotFound, []string{"other (no metadata.namespace)", `did you mean "other"?`}},
-		{"no-policies", "apps/agent", "1.5.0", ErrNotFound, []string{"the file has no ImagePolicy of image.toolkit.fluxcd.io/v1beta2 or image.toolkit.fluxcd.io/v1"}},
+		{"no-policies", "apps/agent", "1.5.0", ErrNotFound, []string{"the file has no ImagePolicy of image.toolkit.fluxcd.io/v1 or image.toolkit.fluxcd.io/v1beta2 or image.toolkit.fluxcd.io/v1beta1"}},
 		{"duplicate", "apps/agent", "1.5.0", ErrDuplicate, []string{`"apps/agent" is defined 2 times (lines 1, 6); keep one`}},
 		{"duplicate-range-key", "apps/agent", "1.5.0", ErrDuplicate, []string{"spec.policy.semver.range 2 times"}},
 		{"no-semver", "apps/agent", "1.5.0", ErrNoSemver, []string{"has no spec.policy.semver", `its policy is "alphabetical"`, "semver policies only"}},
@@ -146,8 +146,8 @@ func TestSetRange_Errors(t *testing.T) {
 		{"tagged", "apps/agent", "1.5.0", ErrUnsupported, []string{"explicit tag (!!str)"}},
 		{"multiline-quoted", "apps/agent", "1.5.0", ErrUnsupported, []string{"spans several lines"}},
 		{"multiline-plain", "apps/agent", "1.5.0", ErrUnsupported, []string{"spans several lines"}},
-		{"not-a-string", "apps/agent", "1.5.0", ErrUnsupported, []string{"is not a string (!!float)", `range: "1.2.3"`}},
-		{"old-api", "apps/agent", "1.5.0", ErrNotFound, []string{"uses apiVersion image.toolkit.fluxcd.io/v1beta1"}},
+		{"not-a-string", "apps/agent", "1.5.0", ErrUnsupported, []string{`is not a string (!!float: YAML reads "1.4" as a number)`, `range: "1.2.3"`}},
+		{"old-api", "apps/agent", "1.5.0", ErrAPIVersion, []string{"uses apiVersion image.toolkit.fluxcd.io/v1alpha2", "use image.toolkit.fluxcd.io/v1"}},
 		{"broken", "apps/agent", "1.5.0", ErrInvalidYAML, []string{"document 1", "line"}},
 		{"valid", "apps/agent", "", ErrInvalidRange, []string{"the range is empty"}},
 		{"valid", "apps/agent", "one.two", ErrInvalidRange, []string{`"one.two"`, "such as 1.4.0"}},
@@ -178,6 +178,7 @@ func TestFind(t *testing.T) {
 		Range:           "1.4.0",
 		ImageRepository: Ref{"flux-system", "ai-agents-api"},
 		Line:            26, Column: 14,
+		Warnings: []string{`ImagePolicy "flux-system/ai-agents-api" (line 15): Flux 2.9 and later (image-reflector-controller v1.2+) no longer serve image.toolkit.fluxcd.io/v1beta2: change the apiVersion in the file to image.toolkit.fluxcd.io/v1 (the same shape)`},
 	}, p)
 
 	// Reading follows an alias even though editing refuses it.

@@ -11,6 +11,9 @@ var (
 	ErrInvalidYAML = errors.New("invalid YAML")
 	// ErrNotFound reports that the file has no ImagePolicy (or ImageRepository) with that identity.
 	ErrNotFound = errors.New("not found")
+	// ErrAPIVersion reports an ImagePolicy (or ImageRepository) of an apiVersion Flightline does
+	// not read (it is in the file, so this is not ErrNotFound).
+	ErrAPIVersion = errors.New("unsupported apiVersion")
 	// ErrDuplicate reports that the file defines the same ImagePolicy more than once.
 	ErrDuplicate = errors.New("duplicate ImagePolicy")
 	// ErrNoSemver reports an ImagePolicy without spec.policy.semver.range.
@@ -29,8 +32,8 @@ var (
 	ErrInvalidVersion = errors.New("invalid version")
 	// ErrNoMatch reports that no tag satisfies a range.
 	ErrNoMatch = errors.New("no tag matches the range")
-	// ErrAmbiguous reports that several tags tie for the highest match (they differ only in build
-	// metadata or in a leading v), so the choice would depend on the registry's listing order.
+	// ErrAmbiguous reports that several tags tie for the highest match under filterTags, where
+	// Flux's choice among them is random (without filterTags Flux takes the first listed).
 	ErrAmbiguous = errors.New("ambiguous tags")
 	// ErrDowngrade reports that a new range selects an older version than the current range.
 	ErrDowngrade = errors.New("downgrade")

@@ -71,14 +71,15 @@ func ExampleSelect() {
 		tag, err := imagepolicy.Select(rng, tags)
 		fmt.Println(rng, "→", tag, err)
 	}
-	_, err := imagepolicy.Select("1.5.0", []string{"1.5.0", "v1.5.0"})
-	fmt.Println(err)
+	// Equal versions: Flux keeps the first one the registry listed.
+	tag, _ := imagepolicy.Select("1.5.0", []string{"v1.5.0", "1.5.0"})
+	fmt.Println(tag)
 	// Output:
 	// 1.4.0 → 1.4.0 <nil>
 	// ~1.4.0 → 1.4.1 <nil>
 	// >=1.4.0 → v1.5.0 <nil>
 	// >=1.6.0-0 → 1.6.0-rc.1 <nil>
-	// ambiguous tags: range "1.5.0" selects "1.5.0" and "v1.5.0" equally; delete all but one of these tags or pin a different version
+	// v1.5.0
 }
 
 func ExampleRangeFor() {

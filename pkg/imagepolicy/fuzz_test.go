@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -253,10 +254,12 @@ func FuzzSelect(f *testing.F) {
 		if err != nil || !c.Check(v) {
 			t.Fatalf("selected %q does not satisfy %q", tag, rng)
 		}
-		for _, other := range tags {
+		// Flux's pick: no higher version qualifies, and no equal one is listed before it.
+		first := slices.Index(tags, tag)
+		for i, other := range tags {
 			o, err := ParseVersion(other)
-			if err == nil && c.Check(o) && (o.GreaterThan(v) || o.Equal(v) && other != tag) {
-				t.Fatalf("selected %q but %q also qualifies", tag, other)
+			if err == nil && c.Check(o) && (o.GreaterThan(v) || o.Equal(v) && i < first) {
+				t.Fatalf("selected %q but %q qualifies before it", tag, other)
 			}
 		}
 	})

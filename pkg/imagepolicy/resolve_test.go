@@ -63,9 +63,9 @@ func TestResolve_Registry(t *testing.T) {
 		{"v prefix", "1.5.0", "v1.5.0", nil, nil},
 		{"pre-release excluded", ">=1.4.0 <2.0.0", "v1.5.0", nil, nil},
 		{"pre-release included when asked", ">=1.6.0-0 <2.0.0", "1.6.0-rc.1", nil, nil},
-		// OCI tags cannot hold '+', so in a registry the tie is a leading v (build metadata ties are
-		// covered by TestSelect).
-		{"ambiguous v prefix", ">=2.0.0", "", imagepolicy.ErrAmbiguous, []string{`"2.0.0" and "v2.0.0"`, repo}},
+		// OCI tags cannot hold '+', so in a registry the tie is a leading v. The registry lists
+		// tags in lexical order and Flux keeps the first of equal versions: "2.0.0".
+		{"equal versions: the first listed", ">=2.0.0", "2.0.0", nil, nil},
 		{"no match", "~3.0.0", "", imagepolicy.ErrNoMatch, []string{`"~3.0.0"`, repo}},
 		{"invalid range", "one", "", imagepolicy.ErrInvalidRange, []string{`"one"`}},
 	}

@@ -1,7 +1,6 @@
 package imagepolicy
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -33,16 +32,6 @@ func parseRange(rng string) (*semver.Constraints, error) {
 	return c, nil
 }
 
-// ParseVersion parses a tag as Flux does: an optional leading "v", then strict semver
-// (MAJOR.MINOR.PATCH with optional -PRERELEASE and +BUILD). It fails with ErrInvalidVersion.
-func ParseVersion(tag string) (*semver.Version, error) {
-	v, err := semver.StrictNewVersion(strings.TrimPrefix(tag, "v"))
-	if err != nil {
-		return nil, fmt.Errorf("%w %q: %v; use MAJOR.MINOR.PATCH, optionally with a leading v", ErrInvalidVersion, tag, err)
-	}
-	return v, nil
-}
-
 // Pin is how a promotion to version X.Y.Z writes the range.
 type Pin string
 
@@ -67,99 +56,25 @@ func ParsePin(s string) (Pin, error) {
 	return "", fmt.Errorf("%w %q: use one of exact, patch", ErrInvalidPin, s)
 }
 
-// RangeFor returns the range that pins version ("v1.5.0" or "1.5.0") in the given style:
-// "1.5.0" for PinExact, "~1.5.0" for PinPatch.
+// RangeFor returns the range that pins version ("v1.5.0" or "1.5.0", read with DefaultRules) in
+// the given style: "1.5.0" for PinExact, "~1.5.0" for PinPatch. A version written with leading
+// zeros is pinned in canonical form ("2024.01.15" → "2024.1.15"), which selects the same tag.
 func RangeFor(version string, pin Pin) (string, error) {
 	v, err := ParseVersion(version)
 	if err != nil {
 		return "", err
 	}
-	s := strings.TrimPrefix(version, "v")
 	if _, err := ParsePin(string(pin)); err != nil {
 		return "", err
 	}
 	if v.Metadata() != "" {
 		return "", fmt.Errorf("%w %q: build metadata (+%s) cannot be pinned, since Flux ignores it when comparing versions; promote a tag without it", ErrInvalidVersion, version, v.Metadata())
 	}
+	// The canonical form: the tag's text without "v" for strict semver, and for tags that only
+	// Flux 2.7's looser rules read (2024.01.15, v1.2-beta.5), the version they read as.
+	s := v.String()
 	if pin == PinPatch {
 		return "~" + s, nil
 	}
 	return s, nil
-}
-
-// candidate is a tag that parsed as a version.
-type candidate struct {
-	tag string
-	v   *semver.Version
-}
-
-// best returns the highest versions among tags that satisfy rng (every tag that ties with the
-// highest), or ErrNoMatch. Tags that are not semver are ignored, as Flux ignores them.
-func best(rng string, tags []string) ([]candidate, error) {
-	c, err := parseRange(rng)
-	if err != nil {
-		return nil, err
-	}
-	var top []candidate
-	semverTags := 0
-	for _, t := range tags {
-		v, err := ParseVersion(t)
-		if err != nil {
-			continue
-		}
-		semverTags++
-		if !c.Check(v) {
-			continue
-		}
-		switch {
-		case len(top) == 0 || v.GreaterThan(top[0].v):
-			top = []candidate{{t, v}}
-		case v.Equal(top[0].v) && !slices.ContainsFunc(top, func(c candidate) bool { return c.tag == t }):
-			top = append(top, candidate{t, v})
-		}
-	}
-	if len(top) == 0 {
-		return nil, fmt.Errorf("%w: range %q matches none of the %d tags (%d of them semver); push a matching tag or change the range", ErrNoMatch, rng, len(tags), semverTags)
-	}
-	return top, nil
-}
-
-// Select returns the tag Flux would pick for rng today: the highest tag (an optional leading v,
-// then strict semver) that satisfies the range. Pre-releases match only when the range itself
-// has a pre-release (Masterminds/semver/v3 behaviour). Fails with ErrNoMatch, or with ErrAmbiguous
-// when several tags tie for the highest version (build metadata or a leading v aside), because
-// Flux's choice between them would depend on the registry's listing order.
-func Select(rng string, tags []string) (string, error) {
-	top, err := best(rng, tags)
-	if err != nil {
-		return "", err
-	}
-	if len(top) > 1 {
-		names := make([]string, len(top))
-		for i, c := range top {
-			names[i] = fmt.Sprintf("%q", c.tag)
-		}
-		return "", fmt.Errorf("%w: range %q selects %s equally; delete all but one of these tags or pin a different version", ErrAmbiguous, rng, strings.Join(names, " and "))
-	}
-	return top[0].tag, nil
-}
-
-// CheckDowngrade fails with ErrDowngrade when newRange's highest matching tag is below oldRange's.
-// When oldRange matches nothing today there is nothing to downgrade from, and it returns nil.
-func CheckDowngrade(oldRange, newRange string, tags []string) error {
-	newTop, err := best(newRange, tags)
-	if err != nil {
-		return err
-	}
-	oldTop, err := best(oldRange, tags)
-	if err != nil {
-		if errors.Is(err, ErrNoMatch) {
-			return nil
-		}
-		return fmt.Errorf("checking the current range: %w", err)
-	}
-	if newTop[0].v.LessThan(oldTop[0].v) {
-		return fmt.Errorf("%w: range %q selects %s, below %s that the current range %q selects; allow the downgrade explicitly if it is intended", ErrDowngrade, newRange, newTop[0].tag, oldTop[0].tag, oldRange)
-	}
-	return nil
 }

@@ -18,18 +18,20 @@ func TestSelect(t *testing.T) {
 	}{
 		{"exact", "1.4.0", tags, "1.4.0", nil, nil},
 		{"patch range takes the newest patch", "~1.4.0", tags, "1.4.1", nil, nil},
-		{"pre-releases excluded when the range has none", ">=1.4.0 <2.0.0", tags, "1.4.1", nil, nil},
-		{"pre-releases included when the range has one", ">=1.5.0-0 <2.0.0", tags, "1.5.0-rc.2", nil, nil},
+		{"pre-releases excluded when the range has none", ">=1.4.0 <1.7.0", tags, "1.4.1", nil, nil},
+		{"pre-releases included when the range has one", ">=1.5.0-0 <1.7.0", tags, "1.5.0-rc.2", nil, nil},
 		{"tilde with a pre-release", "~1.5.0-rc.1", tags, "1.5.0-rc.2", nil, nil},
 		{"pre-release range still prefers the release", "~1.5.0-rc.1", append(tags, "1.5.0"), "1.5.0", nil, nil},
 		{"exact pre-release", "1.5.0-rc.1", tags, "1.5.0-rc.1", nil, nil},
 		{"v prefix is stripped and kept in the answer", ">=2.0.0", tags, "v2.0.0", nil, nil},
 		{"wildcard skips non-semver tags", "*", tags, "v2.0.0", nil, nil},
-		{"non-strict tags are ignored", "~1.6.0", tags, "", ErrNoMatch, []string{`range "~1.6.0" matches none of the 10 tags (6 of them semver)`}},
-		{"leading zeros are not strict", "1.7.0", tags, "", ErrNoMatch, nil},
+		{"two-part tags are not versions", "~1.6.0", tags, "", ErrNoMatch, []string{`range "~1.6.0" matches none of the 10 tags (7 of them versions under Flux ≥ 2.7 rules)`}},
+		{"leading zeros are read since Flux 2.7", "1.7.0", tags, "01.7.0", nil, nil},
 		{"no tags", "1.4.0", nil, "", ErrNoMatch, []string{"matches none of the 0 tags"}},
-		{"v and plain tie", "1.5.0", []string{"v1.5.0", "1.5.0"}, "", ErrAmbiguous, []string{`"v1.5.0" and "1.5.0"`}},
-		{"build metadata ties", ">=1.0.0", []string{"1.5.0+build.1", "1.4.0", "1.5.0+build.2"}, "", ErrAmbiguous, []string{`"1.5.0+build.1" and "1.5.0+build.2"`}},
+		// Flux keeps the first of equal versions in the order the registry listed them.
+		{"v and plain tie: the first listed", "1.5.0", []string{"v1.5.0", "1.5.0"}, "v1.5.0", nil, nil},
+		{"plain and v tie: the first listed", "1.5.0", []string{"1.5.0", "v1.5.0"}, "1.5.0", nil, nil},
+		{"build metadata ties: the first listed", ">=1.0.0", []string{"1.5.0+build.1", "1.4.0", "1.5.0+build.2"}, "1.5.0+build.1", nil, nil},
 		{"a tie below the top does not matter", ">=1.0.0", []string{"v1.4.0", "1.4.0", "1.5.0"}, "1.5.0", nil, nil},
 		{"a duplicated listing is not a tie", "1.5.0", []string{"1.5.0", "1.5.0"}, "1.5.0", nil, nil},
 		{"invalid range", "one", tags, "", ErrInvalidRange, []string{`"one"`}},
@@ -93,6 +95,7 @@ func TestRangeFor(t *testing.T) {
 		{"1.5.0-rc.1", PinExact, "1.5.0-rc.1", nil},
 		{"1.5.0", "", "1.5.0", nil},
 		{"1.5", PinExact, "", ErrInvalidVersion},
+		{"01.5.0", PinExact, "1.5.0", nil}, // read with Flux 2.7's rules, pinned canonically
 		{"1.5.0+b1", PinExact, "", ErrInvalidVersion},
 		{"1.5.0", "minor", "", ErrInvalidPin},
 	}
@@ -156,9 +159,17 @@ func TestParseVersion(t *testing.T) {
 		_, err := ParseVersion(ok)
 		assert.NoError(t, err, ok)
 	}
-	for _, bad := range []string{"1.2", "V1.2.3", "vv1.2.3", "01.2.3", "latest"} {
+	for _, bad := range []string{"1.2", "V1.2.3", "vv1.2.3", "1.2.3.4", "latest"} {
 		_, err := ParseVersion(bad)
 		require.ErrorIs(t, err, ErrInvalidVersion, bad)
 		assert.Contains(t, err.Error(), bad)
+	}
+	// Flux 2.6 and earlier: strict semver after an optional v.
+	for _, bad := range []string{"01.2.3", "2024.01.15", "v1.2-beta.5"} {
+		_, err := Flux26.ParseVersion(bad)
+		require.ErrorIs(t, err, ErrInvalidVersion, bad)
+		assert.Contains(t, err.Error(), "without leading zeros (Flux 2.6 and earlier)")
+		_, err = ParseVersion(bad)
+		require.NoError(t, err, bad)
 	}
 }
