@@ -16,8 +16,9 @@ func newImagePolicyCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "imagepolicy",
 		Short: "Read, edit and resolve the semver range of a Flux ImagePolicy",
-		Long: `Work on one Flux ImagePolicy (image.toolkit.fluxcd.io/v1beta2 or v1) in a multi-document YAML
-file, identified by --policy NS/NAME (NAME alone for a policy without metadata.namespace).
+		Long: `Work on one Flux ImagePolicy (image.toolkit.fluxcd.io/v1, v1beta2, or v1beta1 with a warning) in
+a multi-document YAML file (items of a kind: List included), identified by --policy NS/NAME
+(NAME alone for a policy without metadata.namespace).
 Useful locally and in pre-commit hooks.`,
 	}
 	cmd.AddCommand(newImagePolicyGetCmd(a), newImagePolicySetCmd(a), newImagePolicyResolveCmd(a))
@@ -48,7 +49,8 @@ func newImagePolicyGetCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "get FILE --policy NS/NAME",
 		Short: "Print the policy's spec.policy.semver.range",
-		Long: `Print the policy's spec.policy.semver.range.
+		Long: `Print the policy's spec.policy.semver.range, refusing what set refuses: a value that is not a
+YAML string (1.10 unquoted is a number) or a range Flux's semver library rejects.
 Outputs: range, line (1-based line of the value in FILE).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -60,6 +62,12 @@ Outputs: range, line (1-based line of the value in FILE).`,
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
+			// The same checks as set: a range Flux's semver library rejects is an error, not a
+			// value to print.
+			if err := imagepolicy.ValidateRange(p.Range); err != nil {
+				return fmt.Errorf("%s:%d:%d: ImagePolicy %q: %w", args[0], p.Line, p.Column, ref, err)
+			}
+			warn(a, args[0], p.Warnings)
 			return a.rt.SetOutputs([2]string{"range", p.Range}, [2]string{"line", fmt.Sprint(p.Line)})
 		},
 	}
@@ -143,14 +151,18 @@ func writeFileAtomic(file string, data []byte) (err error) {
 }
 
 func newImagePolicyResolveCmd(a *app) *cobra.Command {
-	var policy, image string
+	var policy, image, repoFile, fluxVersion string
 	cmd := &cobra.Command{
-		Use:   "resolve FILE --policy NS/NAME [--image REPO]",
-		Short: "Show which tag and digest the policy's range selects in the registry today",
-		Long: `Resolve the policy's range against the image repository's tags with Flux's rules (strict
-semver after an optional leading v, highest match, pre-releases only for pre-release ranges).
-The repository defaults to spec.image of the ImageRepository the policy refers to, in FILE.
-Credentials: GITHUB_TOKEN/GITHUB_ACTOR for ghcr.io, else the docker config.
+		Use:   "resolve FILE --policy NS/NAME [--image REPO] [--image-repository-file F] [--flux-version 2.7]",
+		Short: "Show which tag and digest the policy selects in the registry today, as Flux selects it",
+		Long: `Resolve the policy against the image repository's tags as Flux's image-reflector-controller
+does: the ImageRepository's exclusionList (Flux's default ^.*\.sig$ when unset), the policy's
+filterTags (Go regexp, extract with $name), then the highest version within the semver range
+(tags read with github.com/fluxcd/pkg/version; --flux-version 2.6 for the strict semver of older
+clusters), the first listed winning among equal versions.
+The ImageRepository the policy refers to is read from --image-repository-file, else from FILE,
+else found by a bounded search of the git work tree FILE is in. The repository defaults to its
+spec.image. Credentials: GITHUB_TOKEN/GITHUB_ACTOR for ghcr.io, else the docker config.
 Outputs: range, image, tag, digest.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -158,33 +170,62 @@ Outputs: range, image, tag, digest.`,
 			if err != nil {
 				return err
 			}
-			p, err := imagepolicy.Find(data, ref)
+			rules, err := imagepolicy.ParseRules(fluxVersion)
 			if err != nil {
-				return fmt.Errorf("%s: %w", args[0], err)
+				return fmt.Errorf("--flux-version: %w", err)
 			}
-			if image == "" {
-				if image, err = imagepolicy.ImageOf(data, ref); err != nil {
-					return fmt.Errorf("%s: %w (with --image REPO)", args[0], err)
-				}
+			t, err := imagepolicy.Load(data, ref, imagepolicy.LoadOptions{
+				Rules: rules, RepositoryFile: repoFile, ReadFile: os.ReadFile,
+				Search: os.DirFS(searchRoot(args[0])), ImageGiven: image != "",
+			})
+			if err != nil {
+				return fmt.Errorf("%s: %w (flags --image-repository-file, --image)", args[0], err)
 			}
-			res, err := imagepolicy.Resolve(cmd.Context(), p.Range, image, registry.New(registry.WithGetenv(a.getenv)))
+			warn(a, args[0], t.Warnings)
+			res, err := t.Resolve(cmd.Context(), registry.New(registry.WithGetenv(a.getenv)), image)
 			if err != nil {
 				return err
 			}
 			if err := a.rt.SetOutputs(
 				[2]string{"range", res.Range},
-				[2]string{"image", image},
+				[2]string{"image", res.Image},
 				[2]string{"tag", res.Tag},
 				[2]string{"digest", res.Digest},
 			); err != nil {
 				return err
 			}
-			return a.rt.WriteSummary(new(actions.Summary).
-				Heading(3, "ImagePolicy "+ref.String()).
-				Table([]string{"range", "image", "tag", "digest"}, [][]string{{res.Range, image, res.Tag, res.Digest}}))
+			return a.rt.WriteSummary(new(actions.Summary).Para(res.Summary()))
 		},
 	}
 	policyFlag(cmd, &policy)
-	cmd.Flags().StringVar(&image, "image", "", "the image repository (default: spec.image of the policy's ImageRepository in FILE)")
+	cmd.Flags().StringVar(&image, "image", "", "the image repository (default: spec.image of the policy's ImageRepository)")
+	cmd.Flags().StringVar(&repoFile, "image-repository-file", "", "the file that holds the policy's ImageRepository (default: FILE, else a bounded search of FILE's git work tree)")
+	cmd.Flags().StringVar(&fluxVersion, "flux-version", "", "the Flux release the cluster runs: 2.7 or later (default) reads tags with fluxcd/pkg/version; 2.6 or earlier needs strict semver")
 	return cmd
+}
+
+// warn shows each warning as an annotation on file.
+func warn(a *app, file string, warnings []string) {
+	for _, w := range warnings {
+		a.rt.Annotate(actions.Warning, w, actions.Annotation{File: file})
+	}
+}
+
+// searchRoot is where a bounded search for an ImageRepository starts: the git work tree that
+// holds file, or file's directory when it is in none.
+func searchRoot(file string) string {
+	dir, err := filepath.Abs(filepath.Dir(file))
+	if err != nil {
+		return filepath.Dir(file)
+	}
+	for d := dir; ; {
+		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
+			return d
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return dir
+		}
+		d = parent
+	}
 }

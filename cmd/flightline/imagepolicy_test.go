@@ -60,7 +60,7 @@ func TestImagePolicy_Errors(t *testing.T) {
 		{"missing file", []string{"get", "nope.yaml", "--policy", "a/b"}, []string{"reading nope.yaml"}},
 		{"invalid range", []string{"set", file, "--policy", "flux-system/ai-agents-api", "--range", "latest"}, []string{`invalid semver range "latest"`}},
 		{"no --range", []string{"set", file, "--policy", "flux-system/ai-agents-api"}, []string{"FLIGHTLINE_INPUT_RANGE", "--range"}},
-		{"no ImageRepository", []string{"resolve", filepath.Join(policyTestdata, "v1.yaml"), "--policy", "apps/agent"}, []string{"which is not in the file", "--image"}},
+		{"no ImageRepository", []string{"resolve", filepath.Join(policyTestdata, "v1.yaml"), "--policy", "apps/agent"}, []string{"which is not in the policy's file and was not found elsewhere", "YAML files searched", "--image"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -43,6 +43,8 @@ func TestSetRange_Golden(t *testing.T) {
 		wantOld        string // the range before the edit
 	}{
 		{"multidoc", "flux-system/ai-agents-api", "1.5.0", 26, "1.4.0"},
+		{"list", "apps/agent", "1.5.0", 25, "1.4.0"},
+		{"v1beta1", "flux-system/podinfo", "~5.2.0", 24, ">=5.0.0 <6.0.0"},
 		{"v1", "apps/agent", "~1.5.0", 9, "1.4.0"},
 		{"single-quoted", "apps/agent", ">=1.5.0 <2.0.0", 11, "1.4.0"},
 		{"double-quoted", "apps/agent", "~1.5.0", 11, "1.4.0"},

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	fluxversion "github.com/fluxcd/pkg/version"
 	"gopkg.in/yaml.v3"
 )
 
@@ -163,7 +164,7 @@ func checkEdit(t *testing.T, data []byte, ref Ref, rng string, out []byte, err e
 			continue
 		}
 		changed++
-		if !setRangeValue(before[i], rng) || fmt.Sprintf("%#v", before[i]) != a {
+		if !setRangeValue(before[i], ref, rng) || fmt.Sprintf("%#v", before[i]) != a {
 			t.Fatalf("document %d changed beyond the range:\n%s\n%s", i+1, b, a)
 		}
 	}
@@ -191,8 +192,21 @@ func decodeAll(data []byte) (docs []any, err error) {
 	}
 }
 
-// setRangeValue sets spec.policy.semver.range in a decoded document.
-func setRangeValue(doc any, rng string) bool {
+// setRangeValue sets spec.policy.semver.range in a decoded document, or in the ImagePolicy ref
+// among the items of a kind: List.
+func setRangeValue(doc any, ref Ref, rng string) bool {
+	if top, ok := doc.(map[string]any); ok {
+		if kind, _ := top["kind"].(string); strings.HasSuffix(kind, "List") {
+			items, _ := top["items"].([]any)
+			for _, it := range items {
+				o, _ := it.(map[string]any)
+				md, _ := o["metadata"].(map[string]any)
+				if k, _ := o["kind"].(string); k == "ImagePolicy" && md["name"] == ref.Name && (md["namespace"] == ref.Namespace || md["namespace"] == nil && ref.Namespace == "") {
+					return setRangeValue(it, ref, rng)
+				}
+			}
+		}
+	}
 	m := doc
 	for _, k := range []string{"spec", "policy", "semver"} {
 		mm, ok := m.(map[string]any)
@@ -261,6 +275,33 @@ func FuzzSelect(f *testing.F) {
 			if err == nil && c.Check(o) && (o.GreaterThan(v) || o.Equal(v) && i < first) {
 				t.Fatalf("selected %q but %q qualifies before it", tag, other)
 			}
+		}
+	})
+}
+
+// FuzzSelectAgainstFlux holds Select against fluxcd/pkg/version's own Sort (the same parse,
+// the same constraint, a stable descending sort): Flux's pick is the head of that order.
+func FuzzSelectAgainstFlux(f *testing.F) {
+	f.Add(">=1.0.0", "1.4.0,v1.5.0,1.6.0-rc.1,latest")
+	f.Add(">=2024.1.0", "2024.01.15,2024.02.01,2024.2.1")
+	f.Add(">=1.1.0-0", "v1.2-beta.5,1.2.0-beta.5,v1.1.0")
+	f.Add("1.0.0", "v1.0.0,1.0.0,01.0.0")
+	f.Fuzz(func(t *testing.T, rng, list string) {
+		c, err := parseRange(rng)
+		if err != nil {
+			return
+		}
+		tags := strings.Split(list, ",")
+		sorted := fluxversion.Sort(c, tags)
+		got, err := Select(rng, tags)
+		if len(sorted) == 0 {
+			if !errors.Is(err, ErrNoMatch) {
+				t.Fatalf("Flux selects nothing, Select says %q, %v", got, err)
+			}
+			return
+		}
+		if err != nil || got != sorted[0] {
+			t.Fatalf("Flux selects %q, Select says %q, %v", sorted[0], got, err)
 		}
 	})
 }

@@ -251,7 +251,7 @@ func SearchRepository(fsys fs.FS, ref Ref) (Repository, string, error) {
 	case firstErr != nil:
 		return Repository{}, "", firstErr
 	case limited:
-		return Repository{}, "", fmt.Errorf("%w: ImageRepository %q is not in the first %d YAML files searched; name its file with image-repository-file", ErrSearchLimit, ref, MaxSearchFiles)
+		return Repository{}, "", fmt.Errorf("%w: ImageRepository %q is not in the first %d YAML files searched", ErrSearchLimit, ref, MaxSearchFiles)
 	}
-	return Repository{}, "", fmt.Errorf("%w: ImageRepository %q is in none of the %d YAML files searched; name its file with image-repository-file", ErrNotFound, ref, read)
+	return Repository{}, "", fmt.Errorf("%w: ImageRepository %q is in none of the %d YAML files searched", ErrNotFound, ref, read)
 }
