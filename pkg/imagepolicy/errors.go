@@ -14,8 +14,9 @@ var (
 	// ErrAPIVersion reports an ImagePolicy (or ImageRepository) of an apiVersion Flightline does
 	// not read (it is in the file, so this is not ErrNotFound).
 	ErrAPIVersion = errors.New("unsupported apiVersion")
-	// ErrDuplicate reports that the file defines the same ImagePolicy more than once.
-	ErrDuplicate = errors.New("duplicate ImagePolicy")
+	// ErrDuplicate reports that the file defines the same ImagePolicy (or ImageRepository) more
+	// than once, or that a search found the ImageRepository in several files.
+	ErrDuplicate = errors.New("duplicate definition")
 	// ErrNoSemver reports an ImagePolicy without spec.policy.semver.range.
 	ErrNoSemver = errors.New("no semver range")
 	// ErrUnsupported reports a range value that cannot be edited byte-for-byte safely

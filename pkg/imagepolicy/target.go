@@ -86,7 +86,11 @@ func Load(data []byte, ref Ref, o LoadOptions) (Target, error) {
 		}
 	}
 	if err != nil {
-		if !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrSearchLimit) || !o.ImageGiven {
+		missing := errors.Is(err, ErrNotFound) || errors.Is(err, ErrSearchLimit)
+		if !missing {
+			return Target{}, err
+		}
+		if !o.ImageGiven {
 			return Target{}, fmt.Errorf("%w; name its file with image-repository-file, or give the image (Flux's default exclusionList is then assumed)", err)
 		}
 		t.Warnings = append(t.Warnings, fmt.Sprintf("the ImageRepository of ImagePolicy %q was not found (%v): Flux's default exclusionList %q is assumed; name its file with image-repository-file", ref, err, DefaultExclusions))
