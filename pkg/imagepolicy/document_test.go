@@ -236,3 +236,26 @@ func TestParseRules(t *testing.T) {
 		assert.Contains(t, err.Error(), "2.7 (the default")
 	}
 }
+
+func TestSelector_TagsFor(t *testing.T) {
+	tg, err := Load(readTestdata(t, "real/filter-extract.yaml"), mustRef(t, "flux-system/agent"), LoadOptions{})
+	require.NoError(t, err)
+	tags := []string{"prod-v1.7.3-abcdef0", "1.7.3", "prod-v1.8.0-abcdef0", "1.8.0", "1.9.0"}
+	v, _ := ParseVersion("1.7.3")
+	got, err := tg.Selector.TagsFor(v, tags)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"prod-v1.7.3-abcdef0"}, got, "1.7.3 itself does not match filterTags")
+
+	v, _ = ParseVersion("1.8.0")
+	_, err = tg.Selector.TagsFor(v, tags)
+	require.ErrorIs(t, err, ErrNotSelectable)
+	assert.Contains(t, err.Error(), `tag "prod-v1.8.0-abcdef0" matches the ImageRepository's exclusionList pattern`)
+	_, err = tg.Selector.TagsFor(v, []string{"1.8.0"})
+	require.ErrorIs(t, err, ErrNotSelectable)
+	assert.Contains(t, err.Error(), `tag "1.8.0" does not match spec.filterTags.pattern`)
+
+	v, _ = ParseVersion("2.0.0")
+	got, err = tg.Selector.TagsFor(v, tags)
+	require.NoError(t, err)
+	assert.Empty(t, got, "no tag at all: the caller says the tag is missing")
+}

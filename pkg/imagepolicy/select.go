@@ -285,3 +285,35 @@ func Select(rng string, tags []string) (string, error) { return (*Selector)(nil)
 func CheckDowngrade(oldRange, newRange string, tags []string) error {
 	return (*Selector)(nil).CheckDowngrade(oldRange, newRange, tags)
 }
+
+// TagsFor returns the tags that stand for version in the policy (after the exclusions and
+// filterTags, by extracted value), in listing order. When none does but a tag that reads as the
+// version is dropped on the way, it fails with ErrNotSelectable saying why (Explain), so that a
+// promotion of a version Flux would never select is refused with the reason.
+func (s *Selector) TagsFor(version *semver.Version, tags []string) ([]string, error) {
+	cands, _ := s.candidates(tags)
+	var out []string
+	for _, c := range cands {
+		if c.Version.Equal(version) {
+			out = append(out, c.Tag)
+		}
+	}
+	if len(out) > 0 {
+		return out, nil
+	}
+	// A tag the filter reads as the version but the exclusion list drops, then a tag that reads
+	// as the version by itself but the filter drops.
+	for _, tag := range tags {
+		if val, ok := s.value(tag); ok && s.excludedBy(tag) != "" {
+			if v, err := s.rules().ParseVersion(val); err == nil && v.Equal(version) {
+				return nil, s.Explain(tag)
+			}
+		}
+	}
+	for _, tag := range tags {
+		if v, err := s.rules().ParseVersion(tag); err == nil && v.Equal(version) {
+			return nil, s.Explain(tag)
+		}
+	}
+	return nil, nil
+}

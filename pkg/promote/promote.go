@@ -182,6 +182,11 @@ func Run(ctx context.Context, f forge.Forge, src imagepolicy.TagSource, req Requ
 	if err != nil {
 		return Result{}, fmt.Errorf("%s on %s: %w", file, base, err)
 	}
+	// Flux's selection for this policy: its filterTags and its ImageRepository's exclusionList.
+	sel, err := imagepolicy.SelectorIn(data, ref, imagepolicy.DefaultRules)
+	if err != nil {
+		return Result{}, fmt.Errorf("%s on %s: %w", file, base, err)
+	}
 	res := Result{DryRun: req.DryRun, Policy: ref.String(), File: file, Base: base, PreviousRange: pol.Range, Range: newRange, Scan: scan}
 	if repo == "" {
 		if repo, err = imagepolicy.ImageOf(data, ref); err != nil {
@@ -197,14 +202,16 @@ func Run(ctx context.Context, f forge.Forge, src imagepolicy.TagSource, req Requ
 	if err != nil {
 		return res, fmt.Errorf("listing the tags of %s: %w", repo, err)
 	}
-	if !slices.ContainsFunc(all, func(t string) bool { v, err := imagepolicy.ParseVersion(t); return err == nil && v.Equal(version) }) {
+	if found, err := sel.TagsFor(version, all); err != nil {
+		return res, fmt.Errorf("%w: version %s: %w", ErrInvalidInput, req.Version, err)
+	} else if len(found) == 0 {
 		return res, fmt.Errorf("%w: %s has no tag for version %s (%d tags listed); push the image before promoting it", ErrTagMissing, repo, req.Version, len(all))
 	}
-	resolved, err := imagepolicy.Resolve(ctx, newRange, repo, tags)
+	resolved, err := sel.Resolve(ctx, newRange, repo, tags)
 	if err != nil {
 		return res, fmt.Errorf("checking range %q against %s: %w", newRange, repo, err)
 	}
-	if v, _ := imagepolicy.ParseVersion(resolved.Tag); v == nil || !v.Equal(version) {
+	if v, _ := sel.Version(resolved.Tag); v == nil || !v.Equal(version) {
 		return res, fmt.Errorf("%w: range %q selects %s in %s today, not %s; use pin exact", ErrRangeMismatch, newRange, resolved.Tag, repo, req.Version)
 	}
 	res.Tag, res.Digest = resolved.Tag, resolved.Digest
@@ -217,7 +224,7 @@ func Run(ctx context.Context, f forge.Forge, src imagepolicy.TagSource, req Requ
 		return res, nil
 	}
 	if !req.AllowDowngrade {
-		if err := imagepolicy.CheckDowngrade(pol.Range, newRange, all); err != nil {
+		if err := sel.CheckDowngrade(pol.Range, newRange, all); err != nil {
 			return res, fmt.Errorf("promoting %s to %s: %w", ref, resolved.Tag, err)
 		}
 	}
