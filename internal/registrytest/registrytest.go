@@ -84,6 +84,23 @@ func (r *Registry) Fail(method, pathRE string, skip, times, status int) {
 	r.faults = append(r.faults, &fault{method: method, path: regexp.MustCompile(pathRE), status: status, skip: skip, times: times})
 }
 
+// Heal removes every injected fault (the counters stay).
+func (r *Registry) Heal() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.faults = nil
+}
+
+// Drop makes the registry drop the connection (no answer at all, as a proxy or a crashed
+// registry would) on requests matched as by Fail: the first skip pass, then the next times are
+// dropped (times < 0: all of them). Drops count in Stats.Faults.
+func (r *Registry) Drop(method, pathRE string, skip, times int) {
+	r.Fail(method, pathRE, skip, times, dropStatus)
+}
+
+// dropStatus marks a fault that drops the connection instead of answering.
+const dropStatus = 0
+
 // Ref returns HOST:PORT/repo, the reference of a repository in this registry.
 func (r *Registry) Ref(repo string) string { return r.Host + "/" + repo }
 
@@ -106,6 +123,15 @@ func (r *Registry) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 		r.stats.Faults++
 		r.mu.Unlock()
+		if f.status == dropStatus {
+			if hj, ok := w.(http.Hijacker); ok {
+				if conn, _, err := hj.Hijack(); err == nil {
+					_ = conn.Close()
+					return
+				}
+			}
+			panic(http.ErrAbortHandler) // no hijacking (HTTP/2): abort the response
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(f.status)
 		fmt.Fprintf(w, `{"errors":[{"code":"UNKNOWN","message":"registrytest: injected %d"}]}`, f.status)

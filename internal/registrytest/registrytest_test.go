@@ -64,6 +64,19 @@ func TestRegistry_FaultInjection(t *testing.T) {
 	assert.Equal(t, []int{200, 500, 200}, []int{get(), get(), get()}, "skip one, fail one, then pass")
 }
 
+func TestRegistry_Drop(t *testing.T) {
+	r := New(t)
+	r.Drop(http.MethodGet, `^/v2/$`, 0, 1)
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	_, err := client.Get(r.URL + "/v2/")
+	require.Error(t, err, "the connection is dropped without an answer")
+	resp, err := client.Get(r.URL + "/v2/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, 1, r.Stats().Faults)
+}
+
 func TestBaseIndex_IsDeterministicPerPlatform(t *testing.T) {
 	ps := []v1.Platform{{OS: "linux", Architecture: "amd64"}, {OS: "linux", Architecture: "arm64"}}
 	a, b := BaseIndex(t, ps...), BaseIndex(t, ps...)

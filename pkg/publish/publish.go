@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -13,6 +15,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/labrats-work/flightline/pkg/imagepolicy"
 )
 
 // Artifact is what gets published: a v1.Image or a v1.ImageIndex (for example from pkg/build).
@@ -156,8 +160,12 @@ func NewRegistry(repository string, opts ...Option) (*Registry, error) {
 func (r *Registry) Repository() name.Repository { return r.repo }
 
 // Publish pushes a (its blobs, then every manifest by digest) and only then writes the tags, so
-// a push that fails part-way leaves no tag behind. Blobs and manifests the repository already
-// has are not sent again. The report says, per layer, whether it was uploaded or present.
+// a push that fails part-way leaves no tag behind. Version tags (VersionTag: the tags a Flux
+// ImagePolicy may select) come last, one at a time, after every other tag is in: a publish that
+// fails leaves no version tag on the registry (the ones this run wrote are deleted again, and
+// the error names any the registry refused to delete), and a re-run completes it. Blobs,
+// manifests and version tags the repository already has are not sent again. The report says,
+// per layer, whether it was uploaded or present.
 func (r *Registry) Publish(ctx context.Context, a Artifact, tags []string) (*Report, error) {
 	start := time.Now()
 	refs, err := tagRefs(r.repo, tags)
@@ -173,7 +181,7 @@ func (r *Registry) Publish(ctx context.Context, a Artifact, tags []string) (*Rep
 	if err != nil {
 		return nil, err
 	}
-	pusher, err := remote.NewPusher(
+	opts := []remote.Option{
 		remote.WithAuthFromKeychain(r.o.keychain),
 		remote.WithTransport(r.o.transport),
 		remote.WithJobs(r.o.jobs),
@@ -181,7 +189,8 @@ func (r *Registry) Publish(ctx context.Context, a Artifact, tags []string) (*Rep
 		remote.WithRetryStatusCodes(RetryStatusCodes...),
 		remote.WithUserAgent(r.o.userAgent),
 		remote.WithContext(ctx),
-	)
+	}
+	pusher, err := remote.NewPusher(opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -189,17 +198,28 @@ func (r *Registry) Publish(ctx context.Context, a Artifact, tags []string) (*Rep
 	if err := pusher.Push(ctx, byDigest, tracked); err != nil {
 		return nil, fmt.Errorf("%w: pushing %s to %s (no tag was written): %w", ErrPush, d, r.repo, err)
 	}
+	var others, versions []name.Tag
+	for _, ref := range refs {
+		if VersionTag(ref.TagStr()) {
+			versions = append(versions, ref)
+		} else {
+			others = append(others, ref)
+		}
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(r.o.jobs, 1))
-	for _, ref := range refs {
+	for _, ref := range others {
 		g.Go(func() error {
 			if err := pusher.Push(gctx, ref, tracked); err != nil {
-				return fmt.Errorf("%w: tagging %s as %s: %w", ErrPush, byDigest, ref, err)
+				return fmt.Errorf("%w: tagging %s as %s: %w (no version tag was written; re-run to complete the publish)", ErrPush, byDigest, ref, err)
 			}
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	if err := r.pushVersionTags(ctx, pusher, opts, tracked, d, versions); err != nil {
 		return nil, err
 	}
 	rep, err := report(a, t, StatusUploaded)
@@ -209,6 +229,55 @@ func (r *Registry) Publish(ctx context.Context, a Artifact, tags []string) (*Rep
 	rep.Repository, rep.Tags, rep.Pushed = r.repo.String(), tags, true
 	rep.Duration = time.Since(start)
 	return rep, nil
+}
+
+// versionInTag finds MAJOR.MINOR.PATCH inside a tag (prod-v1.7.3-abc1234), which a Flux
+// filterTags extraction can turn into a version.
+var versionInTag = regexp.MustCompile(`[0-9]+\.[0-9]+\.[0-9]+`)
+
+// VersionTag reports whether a Flux ImagePolicy may select tag: it reads as a version under
+// Flux's rules (fluxcd/pkg/version: 1.5.0, v1.5.0, 2024.01.15) or holds MAJOR.MINOR.PATCH that
+// filterTags can extract. Publish writes these tags last.
+func VersionTag(tag string) bool {
+	if _, err := imagepolicy.ParseVersion(tag); err == nil {
+		return true
+	}
+	return versionInTag.MatchString(tag)
+}
+
+// pushVersionTags writes the version tags one by one; when one fails it deletes the ones it
+// wrote, so that no version tag points at a publish that failed.
+func (r *Registry) pushVersionTags(ctx context.Context, pusher *remote.Pusher, opts []remote.Option, a Artifact, d v1.Hash, refs []name.Tag) error {
+	var written []name.Tag
+	for _, ref := range refs {
+		if desc, err := remote.Head(ref, opts...); err == nil && desc.Digest == d {
+			continue // already there (a re-run): not ours to delete on failure
+		}
+		err := pusher.Push(ctx, ref, a)
+		if err == nil {
+			written = append(written, ref)
+			continue
+		}
+		failed := fmt.Errorf("%w: tagging %s@%s as %s: %w", ErrPush, r.repo, d, ref.TagStr(), err)
+		var kept []string
+		for _, w := range written {
+			// A fresh context: the run's may be what was cancelled.
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			derr := remote.Delete(w, append(opts, remote.WithContext(dctx))...)
+			cancel()
+			if derr != nil {
+				kept = append(kept, fmt.Sprintf("%s (%v)", w.TagStr(), derr))
+			}
+		}
+		switch {
+		case len(kept) > 0:
+			return fmt.Errorf("%w; the registry refused to delete the version tags this run wrote: %s; delete them, or re-run to complete the publish", failed, strings.Join(kept, ", "))
+		case len(written) > 0:
+			return fmt.Errorf("%w; the version tags this run wrote were deleted again; re-run to complete the publish", failed)
+		}
+		return fmt.Errorf("%w; no version tag was written; re-run to complete the publish", failed)
+	}
+	return nil
 }
 
 func tagRefs(repo name.Repository, tags []string) ([]name.Tag, error) {
