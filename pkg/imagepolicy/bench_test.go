@@ -64,3 +64,30 @@ func BenchmarkSelect(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSelect_FilterTags picks from 1,000 tags through an exclusionList and a filterTags
+// extraction (prod-vX.Y.Z-SHA), as a real platform's policy does.
+func BenchmarkSelect_FilterTags(b *testing.B) {
+	tags := make([]string, 0, 1000)
+	for i := range 500 {
+		tags = append(tags, fmt.Sprintf("prod-v%d.%d.%d-%07x", 1+i/250, i/10%25, i%10, i*7919))
+	}
+	for i := range 250 {
+		tags = append(tags, fmt.Sprintf("staging-v1.%d.%d-%07x", i/10, i%10, i*31))
+	}
+	for i := range 250 {
+		tags = append(tags, fmt.Sprintf("sha256-%07x.sig", i*7919))
+	}
+	s, err := NewSelector(Ref{Namespace: "flux-system", Name: "agent"},
+		&TagFilter{Pattern: `^prod-v(?P<version>[0-9]+\.[0-9]+\.[0-9]+)-[a-f0-9]{7}$`, Extract: "$version"},
+		[]string{`^.*\.sig$`, `^prod-v1\.8\.0-`}, DefaultRules)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Select(">=1.0.0 <3.0.0", tags); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

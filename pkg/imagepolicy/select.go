@@ -149,7 +149,11 @@ func (s *Selector) value(tag string) (string, bool) {
 // best). sameValue records the values several tags extracted to.
 func (s *Selector) candidates(tags []string) (cands []Candidate, t tally) {
 	t.listed = len(tags)
-	index := map[string]int{}
+	filtered := s != nil && s.filter != nil
+	var index map[string]int // by extracted value, with filterTags only
+	if filtered {
+		index = map[string]int{}
+	}
 	for _, tag := range tags {
 		if s.excludedBy(tag) != "" {
 			t.excluded++
@@ -160,7 +164,7 @@ func (s *Selector) candidates(tags []string) (cands []Candidate, t tally) {
 			t.unmatched++
 			continue
 		}
-		if s != nil && s.filter != nil {
+		if filtered {
 			if i, dup := index[val]; dup {
 				cands[i].Tag = tag // Flux: the last tag listed with this value wins
 				continue
@@ -171,7 +175,9 @@ func (s *Selector) candidates(tags []string) (cands []Candidate, t tally) {
 			t.unparsed++
 			continue
 		}
-		index[val] = len(cands)
+		if filtered {
+			index[val] = len(cands)
+		}
 		cands = append(cands, Candidate{Tag: tag, Value: val, Version: v})
 	}
 	t.candidates = len(cands)
