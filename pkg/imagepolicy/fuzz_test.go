@@ -305,3 +305,49 @@ func FuzzSelectAgainstFlux(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSelector: with any filterTags and exclusion list, Select never panics, and what it picks
+// reaches the range (Explain agrees) with a version inside it, no candidate above it.
+func FuzzSelector(f *testing.F) {
+	f.Add(`^prod-v(?P<v>.*)-[a-f0-9]+$`, "$v", `^.*\.sig$`, ">=1.0.0", "prod-v1.2.3-abc,prod-v1.3.0-def,1.4.0,prod-v1.3.0-def.sig")
+	f.Add(`.*`, "", "", "1.0.0", "1.0.0,v1.0.0")
+	f.Add(`^v?(?P<x>\d+\.\d+\.\d+)$`, "${x}", "rc", ">=1.0.0-0", "v1.0.0,1.0.0,1.1.0-rc.1")
+	f.Add(`(`, "$1", "", "*", "a")
+	f.Fuzz(func(t *testing.T, pattern, extract, exclusion, rng, list string) {
+		var excl []string
+		if exclusion != "" {
+			excl = []string{exclusion}
+		}
+		s, err := NewSelector(Ref{Name: "p"}, &TagFilter{Pattern: pattern, Extract: extract}, excl, DefaultRules)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidFilter) && !errors.Is(err, ErrInvalidExclusion) {
+				t.Fatalf("unexpected error: %v", err)
+			}
+			return
+		}
+		tags := strings.Split(list, ",")
+		tag, err := s.Select(rng, tags)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidRange) && !errors.Is(err, ErrNoMatch) && !errors.Is(err, ErrAmbiguous) {
+				t.Fatalf("unexpected error: %v", err)
+			}
+			return
+		}
+		if !slices.Contains(tags, tag) {
+			t.Fatalf("selected %q, not a listed tag", tag)
+		}
+		v, err := s.Version(tag)
+		if err != nil {
+			t.Fatalf("selected %q, which Explain drops: %v", tag, err)
+		}
+		c, _ := parseRange(rng)
+		if !c.Check(v) {
+			t.Fatalf("selected %q (%s) outside %q", tag, v, rng)
+		}
+		for _, other := range tags {
+			if o, err := s.Version(other); err == nil && c.Check(o) && o.GreaterThan(v) {
+				t.Fatalf("selected %q but %q is higher", tag, other)
+			}
+		}
+	})
+}
