@@ -72,7 +72,7 @@ func TestRegistry_Drop(t *testing.T) {
 	require.Error(t, err, "the connection is dropped without an answer")
 	resp, err := client.Get(r.URL + "/v2/")
 	require.NoError(t, err)
-	resp.Body.Close()
+	require.NoError(t, resp.Body.Close())
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Equal(t, 1, r.Stats().Faults)
 }
