@@ -97,6 +97,9 @@ does that).`,
 			if err != nil {
 				return fmt.Errorf("%s: %w", file, err)
 			}
+			if p, err := imagepolicy.Find(data, ref); err == nil {
+				warn(a, file, p.Warnings) // on stderr: stdout carries the file's bytes only
+			}
 			if !write {
 				_, err := a.stdout.Write(out)
 				return err

@@ -6,6 +6,7 @@ import (
 	"log"
 	"net"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -94,4 +95,40 @@ func TestResolve_Unreachable(t *testing.T) {
 	require.ErrorIs(t, err, registry.ErrUnreachable)
 	assert.Contains(t, err.Error(), `resolving range "1.4.0" in `+addr+"/acme/agent")
 	assert.Contains(t, err.Error(), "check the address and the network")
+}
+
+func TestTarget_Resolve(t *testing.T) {
+	repo, digests := startRegistry(t,
+		[]string{"prod-v1.7.0-aaaaaaa"}, []string{"prod-v1.7.3-bbbbbbb"}, []string{"prod-v1.8.0-ccccccc"},
+		[]string{"prod-v1.8.0-ccccccc.sig"}, []string{"1.9.0", "latest"})
+	data, err := os.ReadFile("testdata/real/filter-extract.yaml")
+	require.NoError(t, err)
+	data = []byte(strings.ReplaceAll(string(data), "IMAGE", repo))
+	ref := imagepolicy.Ref{Namespace: "flux-system", Name: "agent"}
+	src := registry.New(registry.WithRetryBackoff(remote.Backoff{Duration: time.Millisecond, Factor: 2, Steps: 3}))
+
+	tg, err := imagepolicy.Load(data, ref, imagepolicy.LoadOptions{})
+	require.NoError(t, err)
+	res, err := tg.Resolve(context.Background(), src, "")
+	require.NoError(t, err)
+	assert.Equal(t, "prod-v1.7.3-bbbbbbb", res.Tag)
+	assert.Equal(t, digests["prod-v1.7.3-bbbbbbb"], res.Digest)
+	assert.Equal(t, repo, res.Image)
+	sum := res.Summary()
+	for _, f := range []string{
+		"### ImagePolicy flux-system/agent",
+		"| tag | `prod-v1.7.3-bbbbbbb` |",
+		"| version rules | Flux ≥ 2.7 |",
+		"| filterTags | pattern `^prod-v(?P<version>[0-9]+\\.[0-9]+\\.[0-9]+(-rc\\.[0-9]+)?)-[a-f0-9]{7}$`, extract `$version` |",
+		"`^prod-v1\\.8\\.0-` (ImageRepository flux-system/agent)",
+	} {
+		assert.Contains(t, sum, f)
+	}
+
+	// The range matches nothing that reaches it: the message counts what was dropped where.
+	tg.Policy.Range = ">=1.9.0"
+	_, err = tg.Resolve(context.Background(), src, "")
+	require.ErrorIs(t, err, imagepolicy.ErrNoMatch)
+	assert.Contains(t, err.Error(), `ImagePolicy "flux-system/agent": resolving range ">=1.9.0" in `+repo)
+	assert.Contains(t, err.Error(), "matches none of the 6 tags (2 excluded by the ImageRepository's exclusionList, 2 not matching filterTags.pattern; 2 of the rest versions under Flux ≥ 2.7 rules)")
 }
