@@ -17,7 +17,7 @@ import (
 // openGitHub is the GitHub forge for --platform-repo, at GITHUB_API_URL (and
 // GITHUB_GRAPHQL_URL) when the environment sets them: GitHub Enterprise Server works as is.
 func openGitHub(ctx context.Context, repo, token string, getenv func(string) string) (*ghforge.Forge, error) {
-	var opts []ghforge.Option
+	opts := []ghforge.Option{ghforge.WithUserAgent("flightline/" + version)}
 	if getenv != nil {
 		if u := getenv("GITHUB_API_URL"); u != "" {
 			opts = append(opts, ghforge.WithBaseURL(u))

@@ -136,9 +136,15 @@ func project(v any, sel []field) any {
 
 // gqlError is one entry of GraphQL's errors array.
 type gqlError struct {
-	Type    string   `json:"type,omitempty"`
-	Path    []string `json:"path,omitempty"`
-	Message string   `json:"message"`
+	Type      string        `json:"type,omitempty"`
+	Path      []string      `json:"path,omitempty"`
+	Locations []gqlLocation `json:"locations,omitempty"`
+	Message   string        `json:"message"`
+}
+
+type gqlLocation struct {
+	Line   int `json:"line"`
+	Column int `json:"column"`
 }
 
 func (s *Server) serveGraphQL(c *call, body []byte) {
@@ -173,7 +179,7 @@ func (s *Server) serveGraphQL(c *call, body []byte) {
 		gerr = &gqlError{Message: fmt.Sprintf("emulator: operation %q is not emulated", op.name)}
 	}
 	if gerr != nil {
-		gerr.Path = []string{op.name}
+		gerr.Path, gerr.Locations = []string{op.name}, []gqlLocation{{Line: 1, Column: 1}}
 		writeJSON(c.w, http.StatusOK, map[string]any{"data": map[string]any{op.name: nil}, "errors": []gqlError{*gerr}})
 		return
 	}
@@ -275,6 +281,7 @@ func (s *Server) createCommitOnBranch(c *call, raw json.RawMessage) (any, *gqlEr
 			p.updated = s.now()
 		}
 	}
+	s.touched(rp, in.Branch.BranchName)
 	tree, _ := rp.git.tree(sha)
 	parentTree, _ := rp.git.tree(tip)
 	return map[string]any{"commit": map[string]any{"oid": sha, "url": s.URL + "/" + rp.full() + "/commit/" + sha,
@@ -329,11 +336,16 @@ func (s *Server) enableAutoMerge(c *call, raw json.RawMessage) (any, *gqlError) 
 	unprocessable := func(msg string) (any, *gqlError) {
 		return nil, &gqlError{Type: "UNPROCESSABLE", Message: "Pull request " + msg}
 	}
+	_, protected := rp.Protection[p.base]
 	switch {
 	case !rp.AllowAutoMerge:
 		return unprocessable("Auto merge is not allowed for this repository")
 	case p.state != "open":
-		return unprocessable("Pull request is closed")
+		return unprocessable("is closed")
+	case !protected:
+		// As gh reports it: "GraphQL: Pull request Protected branch rules not configured for
+		// this branch (enablePullRequestAutoMerge)" (hatena/Hatena-Blog-Workflows-Boilerplate#12).
+		return unprocessable("Protected branch rules not configured for this branch")
 	case in.ExpectedHeadOid != "" && in.ExpectedHeadOid != rp.headSHA(p):
 		return unprocessable("Head sha didn't match expected head sha")
 	}

@@ -26,8 +26,9 @@ type repo struct {
 }
 
 type label struct {
-	Name  string `json:"name"`
-	Color string `json:"color"`
+	Name        string
+	Color       string
+	Description string
 }
 
 // pull is one PR.
@@ -40,11 +41,17 @@ type pull struct {
 	mergedAt, closedAt      time.Time
 	mergeSHA                string
 	lastHead                string // the head SHA when it was merged or closed
-	labels                  []string
-	comments                []string
-	autoMerge               bool
-	autoMethod              string
-	autoTitle, autoMessage  string
+	lastBase                string // the base SHA when it was merged or closed
+	author                  string // login of who opened it ("" = the emulator's bot)
+	// pendingReads: how many more reads answer mergeable null ("unknown") before GitHub's
+	// background job has computed mergeability (Server.SetMergeabilityDelay).
+	pendingReads           int
+	labels                 []string
+	comments               []string
+	commentTimes           []time.Time
+	autoMerge              bool
+	autoMethod             string
+	autoTitle, autoMessage string
 }
 
 func (rp *repo) full() string { return rp.owner + "/" + rp.name }
@@ -121,6 +128,7 @@ func (s *Server) restMux() *http.ServeMux {
 	h("PATCH /repos/{owner}/{repo}/pulls/{number}", s.editPull)
 	h("PUT /repos/{owner}/{repo}/pulls/{number}/merge", s.mergePull)
 	h("POST /repos/{owner}/{repo}/issues/{number}/comments", s.createComment)
+	h("GET /repos/{owner}/{repo}/issues/{number}/comments", s.listComments)
 	h("POST /repos/{owner}/{repo}/issues/{number}/labels", s.addLabels)
 	h("GET /repos/{owner}/{repo}/labels/{name}", s.getLabel)
 	h("POST /repos/{owner}/{repo}/labels", s.createLabel)
@@ -138,22 +146,20 @@ func denyWrite(c *call) bool {
 }
 
 func (s *Server) getRepo(c *call, rp *repo) {
-	j := map[string]any{
-		"id": rp.id, "node_id": rp.nodeID(), "name": rp.name, "full_name": rp.full(),
-		"owner": map[string]any{"login": rp.owner}, "private": true,
-		"html_url": s.URL + "/" + rp.full(), "default_branch": rp.DefaultBranch,
-		"allow_auto_merge": rp.AllowAutoMerge, "delete_branch_on_merge": rp.DeleteBranchOnMerge,
-		"allow_squash_merge": true, "allow_merge_commit": true, "allow_rebase_merge": false,
+	j := s.repoJSON(c, rp, true)
+	// "To view merge-related settings, you must have the contents:read and contents:write
+	// permissions." (GitHub's description of GET /repos/{owner}/{repo}): a read-only token gets
+	// none of them.
+	if c.canWrite() {
+		j["allow_auto_merge"], j["delete_branch_on_merge"], j["allow_update_branch"] = rp.AllowAutoMerge, rp.DeleteBranchOnMerge, false
+		j["allow_squash_merge"], j["allow_merge_commit"], j["allow_rebase_merge"] = true, true, false
+		j["squash_merge_commit_title"], j["squash_merge_commit_message"] = "COMMIT_OR_PR_TITLE", "COMMIT_MESSAGES"
+		j["merge_commit_title"], j["merge_commit_message"] = "MERGE_MESSAGE", "PR_TITLE"
 	}
 	if !c.token.Installation {
 		j["permissions"] = map[string]bool{"admin": c.isAdmin(), "maintain": c.isAdmin(), "push": c.canWrite(), "triage": c.canWrite(), "pull": true}
 	}
 	writeJSON(c.w, http.StatusOK, j)
-}
-
-func (s *Server) refJSON(rp *repo, ref, sha string) map[string]any {
-	return map[string]any{"ref": ref, "node_id": "REF_" + sha[:12], "url": s.URL + "/repos/" + rp.full() + "/git/" + ref,
-		"object": map[string]any{"sha": sha, "type": "commit"}}
 }
 
 func (s *Server) getRef(c *call, rp *repo) {
@@ -167,7 +173,7 @@ func (s *Server) getRef(c *call, rp *repo) {
 		writeError(c.w, http.StatusNotFound, "Not Found")
 		return
 	}
-	writeJSON(c.w, http.StatusOK, s.refJSON(rp, "refs/"+ref, sha))
+	writeJSON(c.w, http.StatusOK, s.refJSON(c, rp, "refs/"+ref, sha))
 }
 
 func (s *Server) createRef(c *call, rp *repo) {
@@ -195,7 +201,8 @@ func (s *Server) createRef(c *call, rp *repo) {
 		writeError(c.w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	writeJSON(c.w, http.StatusCreated, s.refJSON(rp, in.Ref, in.SHA))
+	c.w.Header().Set("Location", s.apiURL(c)+"/repos/"+rp.full()+"/git/"+in.Ref)
+	writeJSON(c.w, http.StatusCreated, s.refJSON(c, rp, in.Ref, in.SHA))
 }
 
 func (s *Server) deleteRef(c *call, rp *repo) {
@@ -250,8 +257,13 @@ func (s *Server) getContents(c *call, rp *repo) {
 		b.WriteString("\n")
 	}
 	name := path[strings.LastIndex(path, "/")+1:]
+	self := s.apiURL(c) + "/repos/" + rp.full() + "/contents/" + path + "?ref=" + url.QueryEscape(ref)
+	git := s.apiURL(c) + "/repos/" + rp.full() + "/git/blobs/" + blob
+	html := s.URL + "/" + rp.full() + "/blob/" + ref + "/" + path
 	writeJSON(c.w, http.StatusOK, map[string]any{"type": "file", "encoding": "base64", "size": len(data),
-		"name": name, "path": path, "sha": blob, "content": b.String()})
+		"name": name, "path": path, "sha": blob, "content": b.String(), "url": self, "git_url": git, "html_url": html,
+		"download_url": s.URL + "/raw/" + rp.full() + "/" + sha + "/" + path,
+		"_links":       map[string]any{"self": self, "git": git, "html": html}})
 }
 
 func (s *Server) pullURL(rp *repo, n int) string {
@@ -263,53 +275,6 @@ func ts(t time.Time) any {
 		return nil
 	}
 	return t.UTC().Format(time.RFC3339)
-}
-
-// pullJSON is the REST representation; detail adds the mergeability that GitHub computes only
-// for a single PR.
-func (s *Server) pullJSON(rp *repo, p *pull, detail bool) map[string]any {
-	labels := []map[string]any{}
-	for _, l := range p.labelNames() {
-		labels = append(labels, map[string]any{"name": l, "color": rp.labels[strings.ToLower(l)].Color})
-	}
-	baseSHA, _ := rp.git.revParse("refs/heads/" + p.base)
-	var auto any
-	if p.autoMerge {
-		auto = map[string]any{"merge_method": p.autoMethod, "enabled_by": map[string]any{"login": "flightline"}}
-	}
-	j := map[string]any{
-		"url": s.URL + "/repos/" + rp.full() + "/pulls/" + strconv.Itoa(p.number), "html_url": s.pullURL(rp, p.number),
-		"id": rp.id*100000 + p.number, "node_id": rp.prNodeID(p.number), "number": p.number, "state": p.state,
-		"title": p.title, "body": p.body, "labels": labels, "user": map[string]any{"login": "flightline"},
-		"head":   map[string]any{"ref": p.head, "sha": rp.headSHA(p), "label": rp.owner + ":" + p.head},
-		"base":   map[string]any{"ref": p.base, "sha": baseSHA, "label": rp.owner + ":" + p.base},
-		"merged": p.merged, "merged_at": ts(p.mergedAt), "closed_at": ts(p.closedAt),
-		"created_at": ts(p.created), "updated_at": ts(p.updated), "auto_merge": auto,
-	}
-	if p.mergeSHA != "" {
-		j["merge_commit_sha"] = p.mergeSHA
-	}
-	if detail && p.state == "open" {
-		state, mergeable := s.mergeState(rp, p)
-		j["mergeable"], j["mergeable_state"] = mergeable, state
-	}
-	return j
-}
-
-// mergeState is GitHub's mergeable_state: dirty (conflicts), blocked (protection) or clean.
-func (s *Server) mergeState(rp *repo, p *pull) (string, bool) {
-	base, err1 := rp.git.revParse("refs/heads/" + p.base)
-	head := rp.headSHA(p)
-	if err1 != nil || head == "" {
-		return "unknown", false
-	}
-	if _, err := rp.git.mergeTrees(base, head); err != nil {
-		return "dirty", false
-	}
-	if rp.Protection[p.base].blocked() {
-		return "blocked", true
-	}
-	return "clean", true
 }
 
 func (s *Server) listPulls(c *call, rp *repo) {
@@ -357,17 +322,10 @@ func (s *Server) listPulls(c *call, rp *repo) {
 	page = max(page, 1)
 	from := min((page-1)*per, len(list))
 	to := min(from+per, len(list))
-	if to < len(list) {
-		next := *c.r.URL
-		nq := next.Query()
-		nq.Set("page", strconv.Itoa(page+1))
-		nq.Set("per_page", strconv.Itoa(per))
-		next.RawQuery = nq.Encode()
-		c.w.Header().Set("Link", fmt.Sprintf(`<%s%s>; rel="next"`, s.URL, next.RequestURI()))
-	}
+	s.setLink(c, page, per, len(list))
 	out := []map[string]any{}
 	for _, p := range list[from:to] {
-		out = append(out, s.pullJSON(rp, p, false))
+		out = append(out, s.pullJSON(c, rp, p, false))
 	}
 	writeJSON(c.w, http.StatusOK, out)
 }
@@ -393,7 +351,11 @@ func (s *Server) createPull(c *call, rp *repo) {
 		writeError(c.w, status, msg, det...)
 		return
 	}
-	writeJSON(c.w, http.StatusCreated, s.pullJSON(rp, p, false))
+	if c.token.Login != "" {
+		p.author = c.token.Login
+	}
+	c.w.Header().Set("Location", s.apiURL(c)+"/repos/"+rp.full()+"/pulls/"+strconv.Itoa(p.number))
+	writeJSON(c.w, http.StatusCreated, s.pullJSON(c, rp, p, true))
 }
 
 // openPull validates and records a new PR, as POST /pulls does.
@@ -423,7 +385,8 @@ func (s *Server) openPull(rp *repo, title, body, head, base string) (*pull, int,
 			Message: fmt.Sprintf("No commits between %s and %s", base, head)}}
 	}
 	now := s.now()
-	p := &pull{number: len(rp.pulls) + 1, title: title, body: body, head: head, base: base, state: "open", created: now, updated: now}
+	p := &pull{number: len(rp.pulls) + 1, title: title, body: body, head: head, base: base, state: "open", created: now, updated: now,
+		pendingReads: s.mergeDelay}
 	rp.pulls = append(rp.pulls, p)
 	return p, 0, "", nil
 }
@@ -440,7 +403,7 @@ func (s *Server) pullParam(c *call, rp *repo) *pull {
 
 func (s *Server) getPull(c *call, rp *repo) {
 	if p := s.pullParam(c, rp); p != nil {
-		writeJSON(c.w, http.StatusOK, s.pullJSON(rp, p, true))
+		writeJSON(c.w, http.StatusOK, s.pullJSON(c, rp, p, true))
 	}
 }
 
@@ -465,10 +428,11 @@ func (s *Server) editPull(c *call, rp *repo) {
 	}
 	if in.State != nil && *in.State == "closed" && p.state == "open" {
 		p.lastHead = rp.headSHA(p)
+		p.lastBase, _ = rp.git.revParse("refs/heads/" + p.base)
 		p.state, p.closedAt, p.autoMerge = "closed", s.now(), false
 	}
 	p.updated = s.now()
-	writeJSON(c.w, http.StatusOK, s.pullJSON(rp, p, false))
+	writeJSON(c.w, http.StatusOK, s.pullJSON(c, rp, p, true))
 }
 
 func (s *Server) mergePull(c *call, rp *repo) {
@@ -502,6 +466,12 @@ func (s *Server) mergePull(c *call, rp *repo) {
 	}
 	if in.MergeMethod != "merge" && in.MergeMethod != "squash" {
 		writeError(c.w, http.StatusMethodNotAllowed, "Merge method "+in.MergeMethod+" is not allowed on this repository")
+		return
+	}
+	if p.pendingReads > 0 {
+		// GitHub's test merge has not run yet: the merge is refused with the documented 405
+		// (octokit/octokit.net#688 shows it for a PR merged right after it was opened).
+		writeError(c.w, http.StatusMethodNotAllowed, "Pull Request is not mergeable")
 		return
 	}
 	prot := rp.Protection[p.base]
@@ -564,7 +534,8 @@ func (s *Server) merge(rp *repo, p *pull, method, title, message string) (string
 	if err := rp.git.updateRef("refs/heads/"+p.base, sha, base); err != nil {
 		return "", err
 	}
-	p.lastHead = head
+	p.lastHead, p.lastBase = head, base
+	s.baseMoved(rp, p.base)
 	p.state, p.merged, p.mergedAt, p.closedAt, p.updated, p.mergeSHA, p.autoMerge = "closed", true, when, when, when, sha, false
 	if rp.DeleteBranchOnMerge {
 		_ = rp.git.updateRef("refs/heads/"+p.head, "", head)
@@ -586,9 +557,78 @@ func (s *Server) createComment(c *call, rp *repo) {
 		return
 	}
 	p.comments = append(p.comments, in.Body)
+	p.commentTimes = append(p.commentTimes, s.now())
 	p.updated = s.now()
-	writeJSON(c.w, http.StatusCreated, map[string]any{"id": len(p.comments), "body": in.Body,
-		"html_url": fmt.Sprintf("%s#issuecomment-%d", s.pullURL(rp, p.number), len(p.comments))})
+	j := s.commentJSON(c, rp, p, len(p.comments)-1)
+	c.w.Header().Set("Location", j["url"].(string))
+	writeJSON(c.w, http.StatusCreated, j)
+}
+
+// commentJSON is an issue-comment: the i-th comment of p.
+func (s *Server) commentJSON(c *call, rp *repo, p *pull, i int) map[string]any {
+	id := rp.id*10000000 + p.number*1000 + i + 1
+	api := s.apiURL(c) + "/repos/" + rp.full()
+	return map[string]any{"id": id, "node_id": fmt.Sprintf("IC_kwDO%08d", id), "url": fmt.Sprintf("%s/issues/comments/%d", api, id),
+		"html_url": fmt.Sprintf("%s#issuecomment-%d", s.pullURL(rp, p.number), id), "issue_url": fmt.Sprintf("%s/issues/%d", api, p.number),
+		"body": p.comments[i], "user": s.userJSON(c, botLogin), "created_at": ts(p.commentTimes[i]), "updated_at": ts(p.commentTimes[i]),
+		"author_association": "CONTRIBUTOR"}
+}
+
+// listComments answers GET /repos/{owner}/{repo}/issues/{number}/comments, oldest first.
+func (s *Server) listComments(c *call, rp *repo) {
+	p := s.pullParam(c, rp)
+	if p == nil {
+		return
+	}
+	per, page := pageParams(c)
+	from, to := min((page-1)*per, len(p.comments)), min(page*per, len(p.comments))
+	s.setLink(c, page, per, len(p.comments))
+	out := []map[string]any{}
+	for i := from; i < to; i++ {
+		out = append(out, s.commentJSON(c, rp, p, i))
+	}
+	writeJSON(c.w, http.StatusOK, out)
+}
+
+// pageParams reads per_page (default 30, at most 100) and page (from 1).
+func pageParams(c *call) (per, page int) {
+	q := c.r.URL.Query()
+	per, _ = strconv.Atoi(q.Get("per_page"))
+	if per <= 0 {
+		per = 30
+	}
+	page, _ = strconv.Atoi(q.Get("page"))
+	return min(per, 100), max(page, 1)
+}
+
+// setLink sets GitHub's Link header for page of n items: first and prev from the second page
+// on, next and last before the last page, each URL the request's own (the /api/v3 prefix
+// kept) with page replaced.
+func (s *Server) setLink(c *call, page, per, n int) {
+	last := max((n+per-1)/per, 1)
+	if last == 1 && page == 1 {
+		return
+	}
+	at := func(k int, rel string) string {
+		u := *c.r.URL
+		u.Path = c.prefix + c.r.URL.Path
+		q := u.Query()
+		q.Set("page", strconv.Itoa(k))
+		q.Set("per_page", strconv.Itoa(per))
+		u.RawQuery = q.Encode()
+		return fmt.Sprintf(`<%s%s>; rel="%s"`, s.URL, u.RequestURI(), rel)
+	}
+	var links []string
+	if page > 1 {
+		links = append(links, at(page-1, "prev"))
+	}
+	if page < last {
+		links = append(links, at(page+1, "next"), at(last, "last"))
+	}
+	if page > 1 {
+		links = append(links, at(1, "first"))
+	}
+	c.w.Header().Set("Link", strings.Join(links, ", "))
 }
 
 func (s *Server) addLabels(c *call, rp *repo) {
@@ -625,9 +665,9 @@ func (s *Server) addLabels(c *call, rp *repo) {
 		}
 	}
 	p.updated = s.now()
-	out := []label{}
+	out := []any{}
 	for _, n := range p.labelNames() {
-		out = append(out, rp.labels[strings.ToLower(n)])
+		out = append(out, s.labelJSON(c, rp, rp.labels[strings.ToLower(n)]))
 	}
 	writeJSON(c.w, http.StatusOK, out)
 }
@@ -648,7 +688,7 @@ func (s *Server) getLabel(c *call, rp *repo) {
 		writeError(c.w, http.StatusNotFound, "Not Found")
 		return
 	}
-	writeJSON(c.w, http.StatusOK, l)
+	writeJSON(c.w, http.StatusOK, s.labelJSON(c, rp, l))
 }
 
 func (s *Server) createLabel(c *call, rp *repo) {
@@ -667,9 +707,11 @@ func (s *Server) createLabel(c *call, rp *repo) {
 	if in.Color == "" {
 		in.Color = "ededed"
 	}
-	l := label{Name: in.Name, Color: in.Color}
+	l := label{Name: in.Name, Color: in.Color, Description: in.Description}
 	rp.labels[strings.ToLower(in.Name)] = l
-	writeJSON(c.w, http.StatusCreated, l)
+	j := s.labelJSON(c, rp, l)
+	c.w.Header().Set("Location", j["url"].(string))
+	writeJSON(c.w, http.StatusCreated, j)
 }
 
 func (s *Server) getWorkflowPermissions(c *call, rp *repo) {

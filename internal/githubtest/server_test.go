@@ -96,7 +96,10 @@ func TestFaults_FireTheirTimesAndAreLogged(t *testing.T) {
 	}
 	log := s.Log()
 	require.Len(t, log, 3)
-	assert.Equal(t, Request{Method: "GET", Path: "/repos/acme/platform", Op: "GET /repos/{owner}/{repo}", Status: 200}, log[2])
+	assert.Equal(t, Request{Method: "GET", Path: "/repos/acme/platform", Op: "GET /repos/{owner}/{repo}", Status: 200},
+		Request{Method: log[2].Method, Path: log[2].Path, Op: log[2].Op, Status: log[2].Status})
+	assert.Contains(t, string(log[2].RespBody), `"full_name":"acme/platform"`, "the answer is logged")
+	assert.Equal(t, "3", log[2].RespHeader.Get("X-RateLimit-Used"), "rate-limit headers on every answer")
 	code, _ := get(t, s, "GET", "/api/v3/repos/acme/platform/git/ref/heads/main", "", nil)
 	assert.Equal(t, 200, code, "GitHub Enterprise Server's /api/v3 prefix")
 	code, _ = get(t, s, "GET", "/repos/acme/nope", "", nil)

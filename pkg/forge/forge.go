@@ -51,6 +51,9 @@ type PR struct {
 	Merged   time.Time // when it was merged (zero if not)
 	// AutoMerge is set when Merge enabled auto-merge and the PR is still open.
 	AutoMerge bool
+	// Note says what the forge did that the caller did not ask for, for the summary (GitHub:
+	// "auto-merge was refused …, so it was merged directly"); empty otherwise.
+	Note string
 }
 
 // ID is how Flightline names the PR in markers, outputs and the rollback `pr` input: the number

@@ -287,6 +287,9 @@ func Run(ctx context.Context, f forge.Forge, src imagepolicy.TagSource, req Requ
 		return res, fmt.Errorf("after merging %s, %s on %s does not pin %q (%v): check the base branch", merged.Ref(), ref, base, newRange, err)
 	}
 	res.Message = fmt.Sprintf("merged the promotion of %s from %q to %q: %s", ref, pol.Range, newRange, merged.Ref())
+	if merged.Note != "" {
+		res.Message += " (" + merged.Note + ")"
+	}
 	return res, nil
 }
 

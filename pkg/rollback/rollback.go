@@ -282,6 +282,9 @@ func (r *Result) merge(ctx context.Context, f forge.Forge, src imagepolicy.TagSo
 	}
 	r.Verified = true
 	r.Message = fmt.Sprintf("rolled back %s: %s now pins %q on %s (%s)", r.Reverted.Ref(), r.Policy, r.RestoredRange, r.Base, done.Ref())
+	if done.Note != "" {
+		r.Message += " (" + done.Note + ")"
+	}
 	r.resolve(ctx, src)
 	return nil
 }

@@ -29,6 +29,9 @@ func newServer(t testing.TB, files map[string][]byte) *githubtest.Server {
 	testenv.LookPath(t, "git", "apt-get install git")
 	s := githubtest.New(t)
 	s.CreateRepo(testRepo, files)
+	// Every request the forge sends and every answer the emulator gives, in every test of this
+	// package, is held to GitHub's published descriptions (contract_test.go).
+	t.Cleanup(func() { checkContract(t, s.Log()) })
 	return s
 }
 
@@ -75,11 +78,5 @@ func ghPlatform(t testing.TB, files map[string][]byte) forgetest.Platform {
 	return &platform{s: s, f: newForge(t, s)}
 }
 
-// The one contract suite, run on the second forge.
-func TestForge_ContractOnEmulator(t *testing.T) { forgetest.RunForge(t, ghPlatform) }
-
-// The promotion flow's table, run on the second forge.
-func TestPromote_FlowOnEmulator(t *testing.T) { forgetest.RunPromote(t, ghPlatform) }
-
-// The rollback flow's table (revert, forward fix, refusals, reuse), run on the second forge.
-func TestRollback_FlowOnEmulator(t *testing.T) { forgetest.RunRollback(t, ghPlatform) }
+// The shared suites (forgetest.RunForge, RunPromote, RunRollback) run on the emulator in
+// TestContract_EveryRequestAndAnswerMatchesGitHubsDescriptions, which also tallies their API use.
