@@ -42,7 +42,6 @@ type pull struct {
 	mergeSHA                string
 	lastHead                string // the head SHA when it was merged or closed
 	lastBase                string // the base SHA when it was merged or closed
-	author                  string // login of who opened it ("" = the emulator's bot)
 	// pendingReads: how many more reads answer mergeable null ("unknown") before GitHub's
 	// background job has computed mergeability (Server.SetMergeabilityDelay).
 	pendingReads           int
@@ -52,7 +51,13 @@ type pull struct {
 	autoMerge              bool
 	autoMethod             string
 	autoTitle, autoMessage string
+	author                 string // login of who opened it
+	fork                   string // owner of the fork the head lives in ("": this repository)
 }
+
+// forkRef is where the emulator keeps a fork's branch: in the same object store (so merges
+// work), outside refs/heads (so it is not a branch of the repository).
+func forkRef(owner, branch string) string { return "refs/forks/" + owner + "/" + branch }
 
 func (rp *repo) full() string { return rp.owner + "/" + rp.name }
 
@@ -65,7 +70,11 @@ func (rp *repo) pull(n int) *pull {
 
 func (rp *repo) headSHA(p *pull) string {
 	if p.state == "open" {
-		if sha, err := rp.git.revParse("refs/heads/" + p.head); err == nil {
+		ref := "refs/heads/" + p.head
+		if p.fork != "" {
+			ref = forkRef(p.fork, p.head)
+		}
+		if sha, err := rp.git.revParse(ref); err == nil {
 			return sha
 		}
 	}
@@ -133,6 +142,25 @@ func (s *Server) restMux() *http.ServeMux {
 	h("GET /repos/{owner}/{repo}/labels/{name}", s.getLabel)
 	h("POST /repos/{owner}/{repo}/labels", s.createLabel)
 	h("GET /repos/{owner}/{repo}/actions/permissions/workflow", s.getWorkflowPermissions)
+	h("GET /repos/{owner}/{repo}/pulls/{number}/commits", s.listPullCommits)
+	h("GET /repos/{owner}/{repo}/commits", s.listCommits)
+	h("GET /repos/{owner}/{repo}/commits/{sha}", s.getCommit)
+	h("GET /repos/{owner}/{repo}/commits/{sha}/pulls", s.commitPulls)
+	m.HandleFunc("GET /user", func(w http.ResponseWriter, r *http.Request) {
+		c := callOf(r)
+		if c.token.Installation {
+			writeError(c.w, http.StatusForbidden, "Resource not accessible by integration")
+			return
+		}
+		u := s.userJSON(c, c.login())
+		// The rest of a public-user (GitHub's GET /user answer for a token without user scopes).
+		for k, v := range map[string]any{"user_view_type": "public", "name": nil, "company": nil, "blog": "", "location": nil, "email": nil,
+			"hireable": nil, "bio": nil, "public_repos": 0, "public_gists": 0, "followers": 0, "following": 0,
+			"created_at": ts(s.clock), "updated_at": ts(s.clock)} {
+			u[k] = v
+		}
+		writeJSON(c.w, http.StatusOK, u)
+	})
 	return m
 }
 
@@ -226,7 +254,7 @@ func (s *Server) deleteRef(c *call, rp *repo) {
 // closeOrphans closes the open PRs whose head branch was deleted, as GitHub does.
 func (s *Server) closeOrphans(rp *repo, branch string) {
 	for _, p := range rp.pulls {
-		if p.state == "open" && p.head == branch {
+		if p.state == "open" && p.head == branch && p.fork == "" {
 			p.state, p.closedAt, p.updated, p.autoMerge = "closed", s.now(), s.now(), false
 		}
 	}
@@ -284,16 +312,17 @@ func (s *Server) listPulls(c *call, rp *repo) {
 		state = "open"
 	}
 	head := q.Get("head")
+	headOwner := rp.owner
 	if o, b, ok := strings.Cut(head, ":"); ok {
-		if !strings.EqualFold(o, rp.owner) {
-			head = "\x00" // another owner's fork: nothing here
-		} else {
-			head = b
-		}
+		headOwner, head = o, b
 	}
 	var list []*pull
 	for _, p := range rp.pulls {
-		if (state != "all" && p.state != state) || (head != "" && p.head != head) || (q.Get("base") != "" && p.base != q.Get("base")) {
+		owner := rp.owner
+		if p.fork != "" {
+			owner = p.fork
+		}
+		if (state != "all" && p.state != state) || (head != "" && (p.head != head || !strings.EqualFold(owner, headOwner))) || (q.Get("base") != "" && p.base != q.Get("base")) {
 			continue
 		}
 		list = append(list, p)
@@ -313,13 +342,7 @@ func (s *Server) listPulls(c *call, rp *repo) {
 		}
 		return a.Before(b)
 	})
-	per, _ := strconv.Atoi(q.Get("per_page"))
-	if per <= 0 {
-		per = 30
-	}
-	per = min(per, 100)
-	page, _ := strconv.Atoi(q.Get("page"))
-	page = max(page, 1)
+	per, page := pageParams(c)
 	from := min((page-1)*per, len(list))
 	to := min(from+per, len(list))
 	s.setLink(c, page, per, len(list))
@@ -351,22 +374,29 @@ func (s *Server) createPull(c *call, rp *repo) {
 		writeError(c.w, status, msg, det...)
 		return
 	}
-	if c.token.Login != "" {
-		p.author = c.token.Login
-	}
+	p.author = c.login()
 	c.w.Header().Set("Location", s.apiURL(c)+"/repos/"+rp.full()+"/pulls/"+strconv.Itoa(p.number))
 	writeJSON(c.w, http.StatusCreated, s.pullJSON(c, rp, p, true))
 }
 
 // openPull validates and records a new PR, as POST /pulls does.
 func (s *Server) openPull(rp *repo, title, body, head, base string) (*pull, int, string, []errorDetails) {
+	return s.openPullFrom(rp, title, body, head, base, "")
+}
+
+// openPullFrom is openPull for a head branch in fork's fork ("": the repository itself).
+func (s *Server) openPullFrom(rp *repo, title, body, head, base, fork string) (*pull, int, string, []errorDetails) {
 	invalid := func(field string) (*pull, int, string, []errorDetails) {
 		return nil, http.StatusUnprocessableEntity, "Validation Failed", []errorDetails{{Resource: "PullRequest", Field: field, Code: "invalid"}}
 	}
 	if strings.TrimSpace(title) == "" {
 		return nil, http.StatusUnprocessableEntity, "Validation Failed", []errorDetails{{Resource: "PullRequest", Field: "title", Code: "missing_field"}}
 	}
-	headSHA, err := rp.git.revParse("refs/heads/" + head)
+	headRef := "refs/heads/" + head
+	if fork != "" {
+		headRef = forkRef(fork, head)
+	}
+	headSHA, err := rp.git.revParse(headRef)
 	if err != nil {
 		return invalid("head")
 	}
@@ -375,7 +405,7 @@ func (s *Server) openPull(rp *repo, title, body, head, base string) (*pull, int,
 		return invalid("base")
 	}
 	for _, p := range rp.pulls {
-		if p.state == "open" && p.head == head && p.base == base {
+		if p.state == "open" && p.head == head && p.base == base && p.fork == fork {
 			return nil, http.StatusUnprocessableEntity, "Validation Failed", []errorDetails{{Resource: "PullRequest", Code: "custom",
 				Message: fmt.Sprintf("A pull request already exists for %s:%s.", rp.owner, head)}}
 		}
@@ -386,7 +416,7 @@ func (s *Server) openPull(rp *repo, title, body, head, base string) (*pull, int,
 	}
 	now := s.now()
 	p := &pull{number: len(rp.pulls) + 1, title: title, body: body, head: head, base: base, state: "open", created: now, updated: now,
-		pendingReads: s.mergeDelay}
+		author: defaultLogin, fork: fork, pendingReads: s.mergeDelay}
 	rp.pulls = append(rp.pulls, p)
 	return p, 0, "", nil
 }
@@ -570,7 +600,7 @@ func (s *Server) commentJSON(c *call, rp *repo, p *pull, i int) map[string]any {
 	api := s.apiURL(c) + "/repos/" + rp.full()
 	return map[string]any{"id": id, "node_id": fmt.Sprintf("IC_kwDO%08d", id), "url": fmt.Sprintf("%s/issues/comments/%d", api, id),
 		"html_url": fmt.Sprintf("%s#issuecomment-%d", s.pullURL(rp, p.number), id), "issue_url": fmt.Sprintf("%s/issues/%d", api, p.number),
-		"body": p.comments[i], "user": s.userJSON(c, botLogin), "created_at": ts(p.commentTimes[i]), "updated_at": ts(p.commentTimes[i]),
+		"body": p.comments[i], "user": s.userJSON(c, c.login()), "created_at": ts(p.commentTimes[i]), "updated_at": ts(p.commentTimes[i]),
 		"author_association": "CONTRIBUTOR"}
 }
 
@@ -721,4 +751,144 @@ func (s *Server) getWorkflowPermissions(c *call, rp *repo) {
 	}
 	writeJSON(c.w, http.StatusOK, map[string]any{"default_workflow_permissions": "read",
 		"can_approve_pull_request_reviews": rp.ActionsCanCreatePRs})
+}
+
+// commitJSON is a commit (GitHub's "commit" schema) as the commits routes answer it:
+// author.login is the login that authored it (null for the GitHub bot's own commits); files,
+// when not nil, are the paths it changes against its first parent.
+func (s *Server) commitJSON(c *call, rp *repo, ci commitInfo, files []string) map[string]any {
+	api := s.apiURL(c) + "/repos/" + rp.full()
+	parents := []map[string]any{}
+	for _, p := range ci.parents {
+		parents = append(parents, map[string]any{"sha": p, "url": api + "/commits/" + p, "html_url": s.URL + "/" + rp.full() + "/commit/" + p})
+	}
+	var author any
+	email := botEmail
+	if ci.author != botName {
+		author = s.userJSON(c, ci.author)
+		email = ci.author + "@users.noreply.github.com"
+	}
+	tree, _ := rp.git.tree(ci.sha)
+	when := ts(s.clock)
+	who := map[string]any{"name": ci.author, "email": email, "date": when}
+	j := map[string]any{"sha": ci.sha, "node_id": "C_kwDO" + ci.sha[:12], "url": api + "/commits/" + ci.sha,
+		"html_url": s.URL + "/" + rp.full() + "/commit/" + ci.sha, "comments_url": api + "/commits/" + ci.sha + "/comments",
+		"parents": parents, "author": author, "committer": author,
+		"commit": map[string]any{"url": api + "/git/commits/" + ci.sha, "message": ci.message, "author": who, "committer": who,
+			"comment_count": 0, "tree": map[string]any{"sha": tree, "url": api + "/git/trees/" + tree}}}
+	if files != nil {
+		fs := []map[string]any{}
+		for _, f := range files {
+			blob, _ := rp.git.line("rev-parse", ci.sha+":"+f)
+			if blob == "" {
+				blob = zeroOID // a deleted file
+			}
+			fs = append(fs, map[string]any{"sha": blob, "filename": f, "status": "modified", "additions": 1, "deletions": 1, "changes": 2,
+				"blob_url": s.URL + "/" + rp.full() + "/blob/" + ci.sha + "/" + f, "raw_url": s.URL + "/" + rp.full() + "/raw/" + ci.sha + "/" + f,
+				"contents_url": api + "/contents/" + f + "?ref=" + ci.sha})
+		}
+		j["files"] = fs
+	}
+	return j
+}
+
+// listPullCommits answers the commits of a PR, oldest first (those on its head and not on its
+// base).
+func (s *Server) listPullCommits(c *call, rp *repo) {
+	p := s.pullParam(c, rp)
+	if p == nil {
+		return
+	}
+	head := rp.headSHA(p)
+	args := []string{"--reverse", head}
+	if p.merged {
+		args = append(args, "^"+p.mergeSHA+"^1")
+	} else if base, err := rp.git.revParse("refs/heads/" + p.base); err == nil {
+		args = append(args, "^"+base)
+	}
+	list, err := rp.git.commitsOf(args...)
+	if err != nil {
+		writeError(c.w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	out := []map[string]any{}
+	for _, ci := range list {
+		out = append(out, s.commitJSON(c, rp, ci, nil))
+	}
+	writeJSON(c.w, http.StatusOK, out)
+}
+
+// listCommits answers GET /commits: sha (a branch or SHA), path, per_page, page; newest first,
+// with git's default history simplification for a path, as GitHub lists them.
+func (s *Server) listCommits(c *call, rp *repo) {
+	q := c.r.URL.Query()
+	ref := q.Get("sha")
+	if ref == "" {
+		ref = rp.DefaultBranch
+	}
+	sha, err := rp.git.resolve(ref)
+	if err != nil {
+		writeError(c.w, http.StatusNotFound, "No commit found for SHA: "+ref)
+		return
+	}
+	per, page := pageParams(c)
+	args := []string{"-n", strconv.Itoa(per + 1), "--skip", strconv.Itoa((page - 1) * per), sha}
+	if path := q.Get("path"); path != "" {
+		args = append(args, "--", path)
+	}
+	list, err := rp.git.commitsOf(args...)
+	if err != nil {
+		writeError(c.w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	if len(list) > per {
+		list = list[:per]
+		// GitHub's Link for a commit list: first/prev from page 2, next while there is more
+		// (git log tells only whether one more page exists, so last is that page).
+		s.setLink(c, page, per, page*per+1)
+	} else if page > 1 {
+		s.setLink(c, page, per, page*per)
+	}
+	out := []map[string]any{}
+	for _, ci := range list {
+		out = append(out, s.commitJSON(c, rp, ci, nil))
+	}
+	writeJSON(c.w, http.StatusOK, out)
+}
+
+// getCommit answers one commit with the files it changed compared with its first parent.
+func (s *Server) getCommit(c *call, rp *repo) {
+	sha, err := rp.git.resolve(c.r.PathValue("sha"))
+	if err != nil {
+		writeError(c.w, http.StatusUnprocessableEntity, "No commit found for SHA: "+c.r.PathValue("sha"))
+		return
+	}
+	list, err := rp.git.commitsOf("-1", sha)
+	if err != nil || len(list) == 0 {
+		writeError(c.w, http.StatusUnprocessableEntity, "No commit found for SHA: "+sha)
+		return
+	}
+	files, err := rp.git.changedFiles(sha)
+	if err != nil {
+		writeError(c.w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeJSON(c.w, http.StatusOK, s.commitJSON(c, rp, list[0], files))
+}
+
+// commitPulls answers the PRs a commit belongs to: the merged PR whose merge commit it is, or
+// the PRs whose head holds it.
+func (s *Server) commitPulls(c *call, rp *repo) {
+	sha, err := rp.git.resolve(c.r.PathValue("sha"))
+	if err != nil {
+		writeError(c.w, http.StatusUnprocessableEntity, "No commit found for SHA: "+c.r.PathValue("sha"))
+		return
+	}
+	out := []map[string]any{}
+	for _, p := range rp.pulls {
+		if p.mergeSHA == sha || rp.headSHA(p) == sha {
+			out = append(out, s.pullJSON(c, rp, p, false))
+		}
+	}
+	writeJSON(c.w, http.StatusOK, out)
 }

@@ -25,9 +25,6 @@ func userID(login string) int {
 	return int(crc32.ChecksumIEEE([]byte(strings.ToLower(login)))%90000000) + 1000
 }
 
-// botLogin: the identity the emulator says made the PRs (what an App token is).
-const botLogin = "flightline[bot]"
-
 // userJSON is a simple-user.
 func (s *Server) userJSON(c *call, login string) map[string]any {
 	api := s.apiURL(c) + "/users/" + login
@@ -104,6 +101,20 @@ func (s *Server) branchJSON(c *call, rp *repo, ref, sha string) map[string]any {
 	return map[string]any{"label": rp.owner + ":" + ref, "ref": ref, "sha": sha, "repo": s.repoJSON(c, rp, false), "user": s.userJSON(c, rp.owner)}
 }
 
+// headJSON is a PR's head: a branch of the repository, or of a fork of it (p.fork).
+func (s *Server) headJSON(c *call, rp *repo, p *pull, sha string) map[string]any {
+	j := s.branchJSON(c, rp, p.head, sha)
+	if p.fork == "" {
+		return j
+	}
+	fork := s.repoJSON(c, rp, false)
+	id := userID(p.fork + "/" + rp.name)
+	fork["id"], fork["node_id"], fork["fork"] = id, fmt.Sprintf("R_kgDO%08d", id), true
+	fork["full_name"], fork["owner"], fork["html_url"] = p.fork+"/"+rp.name, s.userJSON(c, p.fork), s.URL+"/"+p.fork+"/"+rp.name
+	j["label"], j["repo"], j["user"] = p.fork+":"+p.head, fork, s.userJSON(c, p.fork)
+	return j
+}
+
 // pullJSON is a pull-request (detail: GET, POST and PATCH answers) or a pull-request-simple
 // (list answers). mergeable and mergeable_state are what the background job computed so far.
 func (s *Server) pullJSON(c *call, rp *repo, p *pull, detail bool) map[string]any {
@@ -117,7 +128,7 @@ func (s *Server) pullJSON(c *call, rp *repo, p *pull, detail bool) map[string]an
 	}
 	var auto any
 	if p.autoMerge {
-		auto = map[string]any{"merge_method": p.autoMethod, "enabled_by": s.userJSON(c, botLogin), "commit_title": p.autoTitle, "commit_message": p.autoMessage}
+		auto = map[string]any{"merge_method": p.autoMethod, "enabled_by": s.userJSON(c, c.login()), "commit_title": p.autoTitle, "commit_message": p.autoMessage}
 	}
 	api := s.apiURL(c) + "/repos/" + rp.full()
 	self := api + "/pulls/" + strconv.Itoa(p.number)
@@ -130,7 +141,7 @@ func (s *Server) pullJSON(c *call, rp *repo, p *pull, detail bool) map[string]an
 	}
 	author := p.author
 	if author == "" {
-		author = botLogin
+		author = defaultLogin
 	}
 	j := map[string]any{
 		"url": self, "id": rp.id*100000 + p.number, "node_id": rp.prNodeID(p.number), "html_url": html,
@@ -141,7 +152,7 @@ func (s *Server) pullJSON(c *call, rp *repo, p *pull, detail bool) map[string]an
 		"labels": labels, "milestone": nil, "active_lock_reason": nil, "created_at": ts(p.created), "updated_at": ts(p.updated),
 		"closed_at": ts(p.closedAt), "merged_at": ts(p.mergedAt), "merge_commit_sha": nil, "assignee": nil, "assignees": []any{},
 		"requested_reviewers": []any{}, "requested_teams": []any{}, "draft": false,
-		"head": s.branchJSON(c, rp, p.head, head), "base": s.branchJSON(c, rp, p.base, baseSHA),
+		"head": s.headJSON(c, rp, p, head), "base": s.branchJSON(c, rp, p.base, baseSHA),
 		"_links": map[string]any{"self": href(self), "html": href(html), "issue": href(issue), "comments": href(issue + "/comments"),
 			"review_comments": href(self + "/comments"), "review_comment": href(api + "/pulls/comments{/number}"),
 			"commits": href(self + "/commits"), "statuses": href(api + "/statuses/" + head)},
@@ -155,7 +166,7 @@ func (s *Server) pullJSON(c *call, rp *repo, p *pull, detail bool) map[string]an
 	}
 	var mergedBy any
 	if p.merged {
-		mergedBy = s.userJSON(c, botLogin)
+		mergedBy = s.userJSON(c, c.login())
 	}
 	j["merged"], j["merged_by"] = p.merged, mergedBy
 	j["comments"], j["review_comments"], j["commits"] = len(p.comments), 0, 1

@@ -1,7 +1,3 @@
-// Package apidesc validates HTTP exchanges with the GitHub API against GitHub's published
-// descriptions: the REST OpenAPI description (npm @octokit/openapi 23.0.2) and the GraphQL public
-// schema (npm @octokit/graphql-schema 15.26.1), both MIT, of which data/ holds the subset
-// Flightline uses (see gen/ and data/README.md).
 package apidesc
 
 import (
@@ -357,6 +353,15 @@ func (d *Descriptions) Response(x Exchange) []string {
 	name := fmt.Sprintf("%s %s → %d", r.method, r.template, x.Status)
 	out = append(out, checkLink(x)...)
 	resp := r.op.Responses.Status(x.Status)
+	if (resp == nil || resp.Value == nil) && redirect(x.Status) {
+		// "Any request may result in a redirection. Receiving an HTTP redirection is not an
+		// error" (GitHub docs, "Getting started with the REST API"): a renamed or transferred
+		// repository answers 301/302/307 on any route, with Location.
+		if x.RespHeader.Get("Location") == "" {
+			out = append(out, name+": a redirect without Location")
+		}
+		return out
+	}
 	if resp == nil || resp.Value == nil {
 		if generic(x.Status) {
 			return append(out, basicError(name, x.RespBody)...)
@@ -397,6 +402,10 @@ func statuses(op *openapi3.Operation) []string {
 // generic: statuses any request can get whether or not the operation lists them.
 func generic(status int) bool {
 	return status == http.StatusUnauthorized || status == http.StatusForbidden || status == http.StatusTooManyRequests || status >= 500
+}
+
+func redirect(status int) bool {
+	return status == http.StatusMovedPermanently || status == http.StatusFound || status == http.StatusTemporaryRedirect
 }
 
 // basicError checks GitHub's error document (components/schemas/basic-error).

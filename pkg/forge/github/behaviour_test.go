@@ -118,11 +118,10 @@ func TestGraphQL_RateLimitsIn200Answers_WaitedForOrReported(t *testing.T) {
 // a PR merged right after it was opened in octokit/octokit.net#688). Merge waits, bounded.
 func TestMerge_WaitsForMergeabilityAndRetriesA405WhileUnknown(t *testing.T) {
 	t.Run("NullAtFirst_WaitedFor", func(t *testing.T) {
-		s, f := setup(t)
+		rec := &recorder{}
+		s, f := setup(t, withSleep(rec.sleep))
 		s.SetMergeabilityDelay(3) // the answer to the PR's creation is the first read
 		pr := open(t, f)
-		rec := &recorder{}
-		f.sleep = rec.sleep
 		s.ResetLog()
 		got, err := f.Merge(context.Background(), pr, forge.MergeOptions{})
 		require.NoError(t, err)

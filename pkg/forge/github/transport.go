@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,6 +42,20 @@ type transport struct {
 
 	mu    sync.Mutex
 	reset time.Time // when the last exhausted rate limit resets (zero: none seen)
+	// hosts are the API's hosts: the token goes to them only, never to the host a redirect
+	// points at (an attacker's, or a storage host that would log it).
+	hosts map[string]bool
+}
+
+// apiHosts are the hosts of the REST and GraphQL endpoints.
+func apiHosts(urls ...string) map[string]bool {
+	m := map[string]bool{}
+	for _, s := range urls {
+		if u, err := url.Parse(s); err == nil && u.Host != "" {
+			m[strings.ToLower(u.Host)] = true
+		}
+	}
+	return m
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -90,7 +105,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if req.Body != nil && req.GetBody != nil {
 			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
-		r.Header.Set("Authorization", "Bearer "+t.token)
+		if t.hosts == nil || t.hosts[strings.ToLower(r.URL.Host)] {
+			r.Header.Set("Authorization", "Bearer "+t.token)
+		} else {
+			r.Header.Del("Authorization")
+		}
 		r.Header.Set("User-Agent", t.userAgent)
 		// GitHub's recommended media type; go-github still asks for obsolete preview types
 		// on some calls (repository topics, codes of conduct), which GitHub now serves by default.

@@ -1,0 +1,77 @@
+package github
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/labrats-work/flightline/internal/githubtest"
+	"github.com/labrats-work/flightline/pkg/forge"
+)
+
+// Scenario 12 of issue 16: a redirect to another host never carries the token.
+func TestTransport_RedirectToAnotherHost_NoToken(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Get("Authorization"))
+		mu.Unlock()
+		http.Error(w, `{"message":"Not Found"}`, http.StatusNotFound)
+	}))
+	t.Cleanup(other.Close)
+	s := newServer(t, map[string][]byte{"f.yaml": []byte("a\n")})
+	f := newForge(t, s)
+	s.Inject(&githubtest.Fault{Op: "GET /repos/{owner}/{repo}/git/ref/{ref...}", Redirect: other.URL, Times: 1})
+
+	_, err := f.Head(context.Background(), "main")
+	require.Error(t, err, "the other host answered 404")
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, seen, 1, "the client followed the redirect")
+	assert.Empty(t, seen[0], "no Authorization header on another host")
+	for _, r := range s.Log() {
+		assert.NotEqual(t, http.StatusUnauthorized, r.Status, "the API host itself still got the token")
+	}
+}
+
+// GET /user tells a PAT's login; an App installation token gets 403 and ErrIdentityUnknown.
+func TestIdentity_PATAndAppToken(t *testing.T) {
+	s := newServer(t, map[string][]byte{"f.yaml": []byte("a\n")})
+	s.AddToken(testToken, githubtest.Token{Write: true, Login: "octo-deployer"})
+	f := newForge(t, s)
+	who, err := f.Identity(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, "octo-deployer", who)
+
+	s2 := newServer(t, map[string][]byte{"f.yaml": []byte("a\n")})
+	s2.AddToken(testToken, githubtest.Token{Write: true, Installation: true, Login: "flightline-app[bot]"})
+	_, err = newForge(t, s2).Identity(context.Background())
+	require.ErrorIs(t, err, forge.ErrIdentityUnknown)
+	assert.Contains(t, err.Error(), "403")
+}
+
+// A fork's PR is marked Fork, carries its author, and closing it never deletes the platform
+// repository's branch of the same name.
+func TestClose_ForkPR_LeavesSameNamedBranch(t *testing.T) {
+	s := newServer(t, map[string][]byte{"f.yaml": []byte("a\n")})
+	f := newForge(t, s)
+	ctx := context.Background()
+	s.OpenPullBy(testRepo, githubtest.PullSpec{Title: "ours", Head: "feature-x", Files: map[string][]byte{"f.yaml": []byte("b\n")}})
+	n := s.OpenPullBy(testRepo, githubtest.PullSpec{Title: "theirs", Head: "feature-x", Author: "mallory", Fork: "mallory",
+		Files: map[string][]byte{"f.yaml": []byte("c\n")}})
+	pr, err := f.Get(ctx, itoa(n))
+	require.NoError(t, err)
+	assert.True(t, pr.Fork)
+	assert.Equal(t, "mallory", pr.Author)
+	require.NoError(t, f.Close(ctx, pr, "closing"))
+	assert.Contains(t, s.Branches(testRepo), "feature-x")
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
