@@ -89,6 +89,31 @@ func TestAPICalls_PerPromotionAndRollback(t *testing.T) {
 	assert.LessOrEqual(t, len(promo), 12, "promotion budget")
 	assert.LessOrEqual(t, len(rb), 9, "rollback budget")
 
+	// As on github.com, where GitHub computes mergeability in the background: the answer to
+	// the PR's creation and the first read say mergeable null. And merge: auto on a base
+	// without protection rules: refused, then merged directly.
+	for _, tc := range []struct {
+		name  string
+		delay int
+		mode  promote.MergeMode
+	}{{"mergeability computed after 2 reads", 2, promote.MergeNow}, {"merge: auto, no branch protection", 0, promote.MergeAuto}} {
+		e := forgetest.NewEnv(t, ghPlatform)
+		s := serverOf(e)
+		s.CreateLabel(testRepo, "promotion")
+		s.CreateLabel(testRepo, "rollback")
+		s.SetMergeabilityDelay(tc.delay)
+		s.ResetLog()
+		p := e.MustPromote(promote.Request{Version: "1.5.0", Scan: "passed", Labels: []string{"promotion"}, Merge: tc.mode})
+		require.Equal(t, promote.Merged, p.Operation)
+		t.Logf("promotion, %s: %s", tc.name, calls(s.Log()))
+		s.ResetLog()
+		r, err := rollback.Run(context.Background(), e.P.Forge(), forgetest.Tags{}, rollback.Request{Policy: forgetest.Policy, Reason: "canary failed",
+			Trigger: "canary", Merge: tc.mode, Labels: []string{"rollback"}})
+		require.NoError(t, err)
+		require.True(t, r.Merged)
+		t.Logf("rollback, %s: %s", tc.name, calls(s.Log()))
+	}
+
 	// First use in a repository without the label.
 	f := newServer(t, map[string][]byte{file: v1})
 	fg := newForge(t, f)
