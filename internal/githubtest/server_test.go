@@ -153,3 +153,45 @@ func TestFaults_LatencyHonoursTheClientDeadline(t *testing.T) {
 	code, _ := get(t, s, "GET", "/repos/acme/platform", "", nil)
 	assert.Equal(t, 200, code, "the fault fired once")
 }
+
+func TestFaults_GraphQLErrorsAsGitHubSendsThem(t *testing.T) {
+	s := newTestServer(t)
+	const op = "graphql revertPullRequest"
+	doc := map[string]any{"query": "mutation($input:RevertPullRequestInput!){revertPullRequest(input: $input){revertPullRequest{number}}}",
+		"variables": map[string]any{"input": map[string]any{"pullRequestId": "PR_x"}}}
+	tests := []struct {
+		name       string
+		fault      Fault
+		wantStatus int
+		wantType   string
+	}{
+		{"4xxBecomes200WithType", Fault{Op: op, Status: 422, Message: "nope"}, 200, "UNPROCESSABLE"},
+		{"NotFound", Fault{Op: op, Status: 404, Message: "Could not resolve to a node"}, 200, "NOT_FOUND"},
+		{"PrimaryRateLimit", Fault{Op: op, Status: 200, GraphQL: "RATE_LIMITED", Message: "API rate limit exceeded for user ID 1."}, 200, "RATE_LIMITED"},
+		{"SecondaryAs403", Fault{Op: op, Status: 403, GraphQL: "RATE_LIMITED", Message: "You have exceeded a secondary rate limit."}, 403, "RATE_LIMITED"},
+		{"ProxyErrorKeepsItsStatus", Fault{Op: op, Status: 502}, 502, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s.ClearFaults()
+			f := tt.fault
+			f.Times = 1
+			s.Inject(&f)
+			code, body := get(t, s, "POST", "/graphql", "", doc)
+			assert.Equal(t, tt.wantStatus, code)
+			if tt.wantType == "" {
+				assert.Contains(t, body, `"message"`)
+				return
+			}
+			var out struct {
+				Data   map[string]any
+				Errors []struct{ Type, Message string }
+			}
+			require.NoError(t, json.Unmarshal([]byte(body), &out))
+			require.Len(t, out.Errors, 1)
+			assert.Equal(t, tt.wantType, out.Errors[0].Type)
+			assert.Equal(t, tt.fault.Message, out.Errors[0].Message)
+			assert.Contains(t, out.Data, "revertPullRequest")
+		})
+	}
+}
