@@ -67,8 +67,8 @@
 //     out; counts (additions, comments…) and dates of repositories are plausible, not real.
 //   - Adding a label that does not exist answers 422; github.com creates it on the fly. The
 //     strict behaviour exercises the forge's create-if-missing path.
-//   - Mergeability takes a fixed number of reads to compute (SetMergeabilityDelay; default 0:
-//     at once), where GitHub takes a while. Branch protection is three switches (required review,
+//   - Mergeability takes a fixed number of reads to compute (SetMergeabilityDelay; default 1:
+//     the first read after a change says null), where GitHub takes a while. Branch protection is three switches (required review,
 //     pending required checks, merge queue), not GitHub's rule sets; no review or check ever
 //     arrives unless a test lifts the protection with Configure, which then merges the PRs
 //     waiting on auto-merge.

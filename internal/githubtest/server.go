@@ -133,7 +133,7 @@ func WithClock(start time.Time) Option { return func(s *Server) { s.clock = star
 func New(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	s := &Server{t: t, git: "git", dir: t.TempDir(), clock: time.Now().UTC().Truncate(time.Second),
-		repos: map[string]*repo{}, tokens: map[string]Token{}, used: map[string]int{}}
+		repos: map[string]*repo{}, tokens: map[string]Token{}, used: map[string]int{}, mergeDelay: 1}
 	for _, o := range opts {
 		o(s)
 	}
@@ -174,7 +174,8 @@ func (s *Server) ClearFaults() {
 // SetMergeabilityDelay makes mergeability asynchronous, as on GitHub: after a PR is opened, or
 // its head or base branch moves, the next n reads of it answer "mergeable": null and
 // "mergeable_state": "unknown", and a merge in that window answers 405 "Pull Request is not
-// mergeable". 0 (the default) computes it at once.
+// mergeable". The default, 1, is what GitHub usually shows: the answer to a PR's creation, or
+// the first read after it changes, says null. 0 computes it at once.
 func (s *Server) SetMergeabilityDelay(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -87,7 +87,9 @@ func TestAPICalls_PerPromotionAndRollback(t *testing.T) {
 		assert.Less(t, r.Status, 400, "no failed call on the happy path: %s %s", r.Op, r.Path)
 	}
 	assert.LessOrEqual(t, len(promo), 12, "promotion budget")
-	assert.LessOrEqual(t, len(rb), 9, "rollback budget")
+	// 10 since issue 19: GitHub computes the new revert PR's mergeability in the background,
+	// so the first read before merging it says null and is read again.
+	assert.LessOrEqual(t, len(rb), 10, "rollback budget")
 
 	// As on github.com, where GitHub computes mergeability in the background: the answer to
 	// the PR's creation and the first read say mergeable null. And merge: auto on a base
