@@ -212,6 +212,7 @@ func newRollbackReverter(ctx context.Context, a *app, o canaryMonitorOptions) (*
 	r := &rollbackReverter{a: a, f: f, req: rollback.Request{
 		Policy: o.policy, PR: o.promotionPR, File: o.file, Trigger: "canary",
 		Merge: promote.MergeMode(o.merge), Base: o.platform.base,
+		TrustedAuthors: o.platform.trusted, AppSlug: o.platform.appSlug,
 	}}
 	check := r.req
 	check.DryRun = true
