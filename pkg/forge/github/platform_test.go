@@ -103,7 +103,9 @@ func (p *platform) PushAs(t testing.TB, author, branch string, files map[string]
 	p.s.PushAs(testRepo, branch, author, files, "a commit by "+author)
 }
 
-func (p *platform) EditBody(t testing.TB, pr forge.PR, body string) { p.s.EditBody(testRepo, pr.Number, body) }
+func (p *platform) EditBody(t testing.TB, pr forge.PR, body string) {
+	p.s.EditBody(testRepo, pr.Number, body)
+}
 
 func (p *platform) OpenFork(t testing.TB, author, branch, title, body string, files map[string][]byte) forge.PR {
 	n := p.s.OpenPullBy(testRepo, githubtest.PullSpec{Title: title, Body: body, Head: branch, Author: author, Fork: author, Files: files})
