@@ -112,9 +112,24 @@ func (r Result) Outputs() [][2]string {
 	if r.PR.Number > 0 {
 		num = fmt.Sprint(r.PR.Number)
 	}
+	// Only validated values: ranges that parse as Flux parses them, a tag that parses as a
+	// version, a sha256 digest.
+	prev, rng, tag, digest := r.PreviousRange, r.Range, r.Tag, r.Digest
+	if imagepolicy.ValidateRange(prev) != nil {
+		prev = ""
+	}
+	if imagepolicy.ValidateRange(rng) != nil {
+		rng = ""
+	}
+	if _, err := imagepolicy.ParseVersion(tag); err != nil {
+		tag = ""
+	}
+	if !digestRE.MatchString(digest) {
+		digest = ""
+	}
 	return [][2]string{
-		{"pr-number", num}, {"pr-url", r.PR.URL}, {"previous-range", r.PreviousRange}, {"range", r.Range},
-		{"tag", r.Tag}, {"digest", r.Digest}, {"operation", string(r.Operation)},
+		{"pr-number", num}, {"pr-url", r.PR.URL}, {"previous-range", prev}, {"range", rng},
+		{"tag", tag}, {"digest", digest}, {"operation", string(r.Operation)},
 	}
 }
 

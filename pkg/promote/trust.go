@@ -130,7 +130,7 @@ func VerifyPromotion(ctx context.Context, f forge.Forge, base string, pr forge.P
 		return fail("has a merge commit without a parent")
 	}
 	if len(c.Files) != 1 || c.Files[0] != m.File {
-		return fail("changed %s on %s, not only the marker's file %q", strings.Join(c.Files, ", "), base, m.File)
+		return fail("changed %q on %s, not only the marker's file %q", c.Files, base, m.File)
 	}
 	before, err := f.ReadFile(ctx, c.Parents[0], m.File)
 	if err != nil {

@@ -551,7 +551,7 @@ func (fl *flow) inverse(ctx context.Context, commit string, v promote.Verified) 
 	}
 	file := v.Marker.File
 	if len(c.Parents) == 0 || len(c.Files) != 1 || c.Files[0] != file {
-		return fmt.Errorf("it changes %s, not only %s", strings.Join(c.Files, ", "), file)
+		return fmt.Errorf("it changes %q, not only %q", c.Files, file)
 	}
 	before, err := fl.f.ReadFile(ctx, c.Parents[0], file)
 	if err != nil {
