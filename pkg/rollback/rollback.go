@@ -59,7 +59,8 @@ const (
 var errMoved = errors.New("the policy's range changed on the base branch meanwhile")
 
 // Request is one rollback. Defaults: PR the promotion that set the policy's current range on
-// the base branch, File promote.DefaultFile (with PR: the promotion's file), Trigger manual,
+// the base branch, File promote.DefaultFile when it holds the policy, else the file its merged
+// promotions name (with PR: the promotion's file), Trigger manual,
 // Merge none, Base the forge's default branch, trusted authors the token's own identity.
 type Request struct {
 	Policy  string            // NS/NAME (required unless PR is given)
@@ -255,8 +256,17 @@ func (fl *flow) run(ctx context.Context, res Result) (Result, forge.PR, error) {
 		if file == "" {
 			file = promote.DefaultFile
 		}
+		head, cur, err = fl.current(ctx, file, ref)
+		if errors.Is(err, forge.ErrNotFound) && req.File == "" {
+			// Not in the default file: the file a merged promotion of the policy names is
+			// where to look (an index only: what is found there is verified as any other).
+			if other := fl.markerFile(ctx, ref); other != "" && other != file {
+				file = other
+				head, cur, err = fl.current(ctx, file, ref)
+			}
+		}
 		res.Policy, res.File = ref.String(), file
-		if head, cur, err = fl.current(ctx, file, ref); err != nil {
+		if err != nil {
 			return res, target, err
 		}
 		setter, err := fl.setter(ctx, file, ref, cur)
@@ -390,6 +400,27 @@ func (fl *flow) current(ctx context.Context, file string, ref imagepolicy.Ref) (
 		return "", "", fmt.Errorf("%s on %s: %w", file, fl.base, err)
 	}
 	return head, pol.Range, nil
+}
+
+// markerFile is the file named by the newest merged promotion marker of the policy ("" when
+// none).
+func (fl *flow) markerFile(ctx context.Context, ref imagepolicy.Ref) string {
+	prs, err := fl.f.Find(ctx, forge.Query{Base: fl.base, State: forge.StateMerged, Limit: 10,
+		Text: []string{"<!-- flightline:promotion ", `"policy":"` + ref.String() + `"`}})
+	if err != nil {
+		return ""
+	}
+	for _, pr := range prs {
+		if m, err := marker.ParsePromotion(pr.Body); err == nil && m.Policy == ref.String() && validPath(m.File) {
+			return m.File
+		}
+	}
+	return ""
+}
+
+// validPath accepts a relative path inside the repository.
+func validPath(p string) bool {
+	return p != "" && !strings.HasPrefix(p, "/") && !strings.Contains(p, "..") && marker.Text(p, 0) == p && !strings.ContainsAny(p, " :\\")
 }
 
 // rangeAt is the policy's range in file at commit ("" when the file or the policy is absent).
