@@ -339,6 +339,9 @@ func splitImage(image, digest string) (repo, want string, err error) {
 		}
 		digest = at
 	}
+	if strings.ContainsFunc(repo, func(r rune) bool { return r <= ' ' || r == 0x7F || strings.ContainsRune("<>`|\"'$\\", r) }) {
+		return "", "", fmt.Errorf("%w: image %q: a repository name has no spaces, quotes or control characters (e.g. ghcr.io/org/agent)", ErrInvalidInput, image)
+	}
 	if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
 		return "", "", fmt.Errorf("%w: image %q: give the repository without a tag (the tag comes from version)", ErrInvalidInput, image)
 	}

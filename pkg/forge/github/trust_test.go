@@ -101,3 +101,20 @@ func TestTrust_AppToken_NeedsAppSlug(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, r.Verified)
 }
+
+// With merge commits (not GitHub's squash), GitHub's history of a path names the PR's own
+// commit, not the merge: rollback still finds the promotion (the commit's PR) and verifies its
+// merge commit against its first parent.
+func TestTrust_MergeCommitMethod_RollbackFindsAndVerifies(t *testing.T) {
+	mergePlatform := func(t testing.TB, files map[string][]byte) forgetest.Platform {
+		s := newServer(t, files)
+		return &platform{s: s, f: newForge(t, s, WithMergeMethod("merge"))}
+	}
+	e := forgetest.NewEnv(t, mergePlatform)
+	p15 := e.MustPromote(promote.Request{Version: "1.5.0", Merge: promote.MergeNow})
+	e.P.Push(t, map[string][]byte{"README.md": []byte("flux pushed\n")}, "flux: update images")
+	r, err := e.Rollback(rollback.Request{Merge: promote.MergeNow})
+	require.NoError(t, err)
+	assert.Equal(t, p15.PR.ID(), r.Reverted.ID())
+	assert.True(t, r.Verified)
+}
