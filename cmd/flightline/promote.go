@@ -17,6 +17,8 @@ import (
 // platformFlags are the inputs that say where the platform repository is.
 type platformFlags struct {
 	repo, dir, token, base string
+	trusted                []string // trusted-authors
+	appSlug                string
 	getenv                 func(string) string // GITHUB_API_URL for platform-repo
 }
 
@@ -26,6 +28,8 @@ func (p *platformFlags) register(cmd *cobra.Command) {
 	f.StringVar(&p.dir, "platform-dir", "", "a local platform repository (bare, or a clone with the base branch checked out): the local git forge")
 	f.StringVar(&p.token, "token", "", "token that can write to the platform repository (a GitHub App installation token or a fine-grained PAT)")
 	f.StringVar(&p.base, "base-branch", "", "the platform repository's branch to change (default: its default branch)")
+	f.StringSliceVar(&p.trusted, "trusted-authors", nil, "the logins whose promotion and revert PRs Flightline acts on (an App as SLUG[bot]; list every identity that runs promote and rollback); default: app-slug's bot, else the token's own login")
+	f.StringVar(&p.appSlug, "app-slug", "", "the slug of the GitHub App whose installation token is used (its PRs are by SLUG[bot]; GitHub does not tell an App token its own identity)")
 }
 
 // open returns the forge for the platform repository.
@@ -70,7 +74,7 @@ Outputs: pr-number, pr-url, previous-range, range, tag, digest, operation
 			if err != nil {
 				return err
 			}
-			req.Base = pf.base
+			req.Base, req.TrustedAuthors, req.AppSlug = pf.base, pf.trusted, pf.appSlug
 			res, runErr := promote.Run(ctx, f, registry.New(registry.WithGetenv(a.getenv)), req)
 			if runErr != nil && res.Operation == "" {
 				return runErr
@@ -79,6 +83,9 @@ Outputs: pr-number, pr-url, previous-range, range, tag, digest, operation
 				return errors.Join(runErr, err)
 			}
 			a.rt.Logf("%s", res.Message)
+			for _, i := range res.Ignored {
+				a.rt.Annotate(actions.Notice, i, actions.Annotation{Title: "flightline promote: left alone"})
+			}
 			if err := a.rt.WriteSummary(new(actions.Summary).Para(res.Summary())); err != nil {
 				return errors.Join(runErr, err)
 			}

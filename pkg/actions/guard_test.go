@@ -1,6 +1,7 @@
 package actions
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -33,4 +34,11 @@ func TestRuntime_StderrNeverStartsAWorkflowCommand(t *testing.T) {
 		assert.False(t, strings.HasPrefix(strings.TrimLeft(line, " \t"), "::"), "line %q", line)
 	}
 	assert.Contains(t, out.String(), "fine line, ::still fine\n")
+}
+
+func ExampleNoCommands() {
+	fmt.Print(NoCommands("registry said:\n::stop-commands::x\n"))
+	// Output:
+	// registry said:
+	// \::stop-commands::x
 }

@@ -260,3 +260,43 @@ func decode(raw string, v any) error {
 	}
 	return nil
 }
+
+// Text makes free text (a reason, a check's message, a login) safe to put in a marker, a PR
+// body, a summary or a log: one line (control characters and line breaks become spaces,
+// runs of spaces one), at most max runes (cut with "…"), "<" and ">" escaped as HTML entities
+// so that it can neither open nor close an HTML comment (a marker), and never starting with
+// "::" (a workflow command).
+func Text(s string, max int) string {
+	var b strings.Builder
+	space := false
+	n := 0
+	for _, r := range s {
+		if n >= max && max > 0 {
+			b.WriteString("…")
+			break
+		}
+		if r < 0x20 || r == 0x7F || (r >= 0x80 && r < 0xA0) || r == 0x2028 || r == 0x2029 || r == ' ' {
+			if !space && b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			space = true
+			n++
+			continue
+		}
+		space = false
+		switch r {
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		default:
+			b.WriteRune(r)
+		}
+		n++
+	}
+	out := strings.TrimSpace(b.String())
+	if strings.HasPrefix(out, "::") {
+		out = "\\" + out
+	}
+	return out
+}

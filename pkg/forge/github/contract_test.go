@@ -35,8 +35,8 @@ func (r *recording) platform(t testing.TB, files map[string][]byte) forgetest.Pl
 	return p
 }
 
-// TestContract_EveryRequestAndAnswerMatchesGitHubsDescriptions runs the promotion, rollback
-// and forge suites, doctor with each kind of token and the GitHub Enterprise Server layout on
+// TestContract_EveryRequestAndAnswerMatchesGitHubsDescriptions runs the promotion, rollback,
+// forge and trust suites (forgetest), doctor with each kind of token and the GitHub Enterprise Server layout on
 // the emulator, then validates every request the forge sent and every answer the emulator
 // gave against GitHub's published descriptions (package apidesc: @octokit/openapi 23.0.2 and
 // @octokit/graphql-schema 15.26.1). The tally per operation is logged:
@@ -49,6 +49,7 @@ func TestContract_EveryRequestAndAnswerMatchesGitHubsDescriptions(t *testing.T) 
 	t.Run("promote", func(t *testing.T) { forgetest.RunPromote(t, rec.platform) })
 	t.Run("rollback", func(t *testing.T) { forgetest.RunRollback(t, rec.platform) })
 	t.Run("forge", func(t *testing.T) { forgetest.RunForge(t, rec.platform) })
+	t.Run("trust", func(t *testing.T) { forgetest.RunTrust(t, rec.platform) })
 	t.Run("doctor", func(t *testing.T) {
 		for name, tk := range map[string]githubtest.Token{
 			"admin":        {Write: true, Admin: true},

@@ -3,6 +3,7 @@ package github
 import (
 	"context"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -78,5 +79,40 @@ func ghPlatform(t testing.TB, files map[string][]byte) forgetest.Platform {
 	return &platform{s: s, f: newForge(t, s)}
 }
 
-// The shared suites (forgetest.RunForge, RunPromote, RunRollback) run on the emulator in
-// TestContract_EveryRequestAndAnswerMatchesGitHubsDescriptions, which also tallies their API use.
+// The shared suites (forgetest.RunForge, RunPromote, RunRollback, RunTrust) run on the
+// emulator in TestContract_EveryRequestAndAnswerMatchesGitHubsDescriptions, which also tallies
+// their API use.
+
+// What forgetest.People, BodyEditor, Forks and Clutter need: others acting on the repository.
+func (p *platform) Stranger() string { return "mallory" }
+
+func (p *platform) OpenAs(t testing.TB, author, branch, title, body string, files map[string][]byte) forge.PR {
+	n := p.s.OpenPullBy(testRepo, githubtest.PullSpec{Title: title, Body: body, Head: branch, Author: author, Files: files})
+	pr, err := p.f.Get(context.Background(), strconv.Itoa(n))
+	require.NoError(t, err)
+	return pr
+}
+
+func (p *platform) PushAs(t testing.TB, author, branch string, files map[string][]byte) {
+	p.s.PushAs(testRepo, branch, author, files, "a commit by "+author)
+}
+
+func (p *platform) EditBody(t testing.TB, pr forge.PR, body string) {
+	p.s.EditBody(testRepo, pr.Number, body)
+}
+
+func (p *platform) OpenFork(t testing.TB, author, branch, title, body string, files map[string][]byte) forge.PR {
+	n := p.s.OpenPullBy(testRepo, githubtest.PullSpec{Title: title, Body: body, Head: branch, Author: author, Fork: author, Files: files})
+	pr, err := p.f.Get(context.Background(), strconv.Itoa(n))
+	require.NoError(t, err)
+	return pr
+}
+
+func (p *platform) CloseMany(t testing.TB, n int) {
+	first := p.s.OpenPullBy(testRepo, githubtest.PullSpec{Title: "clutter", Head: "clutter", Author: "bot", Files: map[string][]byte{"clutter.txt": []byte("x\n")}})
+	p.s.ClosePull(testRepo, first)
+	for i := 1; i < n; i++ {
+		num := p.s.OpenPullBy(testRepo, githubtest.PullSpec{Title: "clutter", Head: "clutter", Author: "bot"})
+		p.s.ClosePull(testRepo, num)
+	}
+}

@@ -11,8 +11,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/labrats-work/flightline/internal/forgetest"
 	"github.com/labrats-work/flightline/internal/githubtest"
 	"github.com/labrats-work/flightline/pkg/forge"
+	"github.com/labrats-work/flightline/pkg/promote"
+	"github.com/labrats-work/flightline/pkg/rollback"
 )
 
 // Scenario 12 of issue 16: a redirect to another host never carries the token.
@@ -75,3 +78,43 @@ func TestClose_ForkPR_LeavesSameNamedBranch(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// An App installation token cannot name itself (GET /user is 403): promote and rollback then
+// need app-slug (or trusted-authors) and say so; with it, the App's PRs (SLUG[bot]) are trusted.
+func TestTrust_AppToken_NeedsAppSlug(t *testing.T) {
+	appPlatform := func(t testing.TB, files map[string][]byte) forgetest.Platform {
+		s := newServer(t, files)
+		s.AddToken(testToken, githubtest.Token{Write: true, Installation: true, Login: "flightline-app[bot]"})
+		return &platform{s: s, f: newForge(t, s)}
+	}
+	e := forgetest.NewEnv(t, appPlatform)
+	_, err := e.Promote(promote.Request{Version: "1.5.0"})
+	require.ErrorIs(t, err, promote.ErrInvalidInput)
+	assert.Contains(t, err.Error(), "app-slug")
+	assert.Empty(t, e.PRBranches(), "nothing written")
+
+	p := e.MustPromote(promote.Request{Version: "1.5.0", AppSlug: "flightline-app", Merge: promote.MergeNow})
+	assert.Equal(t, "flightline-app[bot]", p.PR.Author)
+	_, err = e.Rollback(rollback.Request{DryRun: true})
+	require.ErrorIs(t, err, promote.ErrInvalidInput)
+	r, err := e.Rollback(rollback.Request{TrustedAuthors: []string{"octo-deployer", "flightline-app[bot]"}, Merge: promote.MergeNow})
+	require.NoError(t, err)
+	assert.True(t, r.Verified)
+}
+
+// With merge commits (not GitHub's squash), GitHub's history of a path names the PR's own
+// commit, not the merge: rollback still finds the promotion (the commit's PR) and verifies its
+// merge commit against its first parent.
+func TestTrust_MergeCommitMethod_RollbackFindsAndVerifies(t *testing.T) {
+	mergePlatform := func(t testing.TB, files map[string][]byte) forgetest.Platform {
+		s := newServer(t, files)
+		return &platform{s: s, f: newForge(t, s, WithMergeMethod("merge"))}
+	}
+	e := forgetest.NewEnv(t, mergePlatform)
+	p15 := e.MustPromote(promote.Request{Version: "1.5.0", Merge: promote.MergeNow})
+	e.P.Push(t, map[string][]byte{"README.md": []byte("flux pushed\n")}, "flux: update images")
+	r, err := e.Rollback(rollback.Request{Merge: promote.MergeNow})
+	require.NoError(t, err)
+	assert.Equal(t, p15.PR.ID(), r.Reverted.ID())
+	assert.True(t, r.Verified)
+}
