@@ -464,21 +464,7 @@ func (s *Server) repo(fullName string) *repo {
 // Push commits files on branch directly, as a person pushing would, and returns the new tip.
 func (s *Server) Push(fullName, branch string, files map[string][]byte, message string) string {
 	s.t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp := s.repo(fullName)
-	tip, err := rp.git.revParse("refs/heads/" + branch)
-	if err != nil {
-		s.t.Fatalf("githubtest: push to %s: %v", branch, err)
-	}
-	sha, err := rp.git.commitFiles(tip, files, nil, message, s.now())
-	if err == nil {
-		err = rp.git.updateRef("refs/heads/"+branch, sha, tip)
-	}
-	if err != nil {
-		s.t.Fatalf("githubtest: push to %s: %v", branch, err)
-	}
-	return sha
+	return s.PushAs(fullName, branch, "", files, message)
 }
 
 // Branches lists the repository's branches, sorted.
@@ -654,7 +640,8 @@ func (s *Server) OpenPullBy(fullName string, spec PullSpec) int {
 	return p.number
 }
 
-// PushAs commits files on branch as login (a person pushing onto it) and returns the new tip.
+// PushAs commits files on branch as login (a person pushing onto it; "": the GitHub bot) and
+// returns the new tip.
 func (s *Server) PushAs(fullName, branch, login string, files map[string][]byte, message string) string {
 	s.t.Helper()
 	s.mu.Lock()
