@@ -60,9 +60,11 @@ func newPromoteCmd(a *app) *cobra.Command {
 the version (exact: X.Y.Z, or patch: ~X.Y.Z), checks against the registry that the new range
 selects that version's tag (and, when image is name@digest or digest is given, that digest), and
 opens a PR titled "promote NS/NAME to TAG" whose body carries the machine-readable marker that
-rollback reads. Re-running it for the same version updates that PR (or changes nothing); a newer
-version closes older open promotions of the policy; when the base already pins the range there is
-no PR (operation=unchanged). A version that was rolled back is refused unless --force.
+rollback reads. Re-running it for the same version updates that PR (or changes nothing), and
+refuses when its branch holds a commit by someone not in --trusted-authors (default: the token's
+own login, or --app-slug's bot); a newer version closes the older open promotions of the policy
+that are Flightline's own (others are named and left open); when the base already pins the range
+there is no PR (operation=unchanged). A version that was rolled back is refused unless --force.
 Outputs: pr-number, pr-url, previous-range, range, tag, digest, operation
 (created|updated|unchanged|merged).`,
 		Args: cobra.NoArgs,

@@ -746,8 +746,8 @@ func (s *Server) OpenPullBy(fullName string, spec PullSpec) int {
 	return p.number
 }
 
-// PushAs commits files on branch as login ("": the GitHub bot), as a person pushing onto it
-// would, and returns the new tip.
+// PushAs commits files on branch as login (a person pushing onto it; "": the GitHub bot) and
+// returns the new tip.
 func (s *Server) PushAs(fullName, branch, login string, files map[string][]byte, message string) string {
 	s.t.Helper()
 	s.mu.Lock()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 )
 
@@ -261,12 +262,16 @@ func decode(raw string, v any) error {
 	return nil
 }
 
+var userinfo = regexp.MustCompile(`://[^/?#@\s]+@`)
+
 // Text makes free text (a reason, a check's message, a login) safe to put in a marker, a PR
 // body, a summary or a log: one line (control characters and line breaks become spaces,
 // runs of spaces one), at most max runes (cut with "…"), "<" and ">" escaped as HTML entities
 // so that it can neither open nor close an HTML comment (a marker), and never starting with
-// "::" (a workflow command).
+// "::" (a workflow command). The userinfo of a URL (https://user:pass@host) is replaced by ***:
+// a reason quoting an error must not carry a credential into a PR.
 func Text(s string, max int) string {
+	s = userinfo.ReplaceAllString(s, "://***@")
 	var b strings.Builder
 	space := false
 	n := 0

@@ -112,6 +112,7 @@ func TestText_OneBoundedEscapedLine(t *testing.T) {
 		{"::add-mask::x", `\::add-mask::x`},
 		{"\n  ::error::x", `\::error::x`},
 		{"abcdef", "abc…"},
+		{"Get \"https://user:s3cret@prom.example/api\": 500", "Get \"https://***@prom.example/api\": 500"},
 	} {
 		max := 0
 		if tt.in == "abcdef" {

@@ -145,7 +145,9 @@ func promotionQuery(base string, policy imagepolicy.Ref, state forge.State) forg
 
 // Run promotes req.Version of req.Policy through f: it reads the policy on the base branch,
 // checks the new range against the registry (src), and creates or updates the promotion PR,
-// closes older open promotions of the policy and, if asked, merges. Every check runs before
+// closes the older open promotions of the policy that are its own (trusted author, the platform
+// repo's branch of the expected name, no foreign commit) and, if asked, merges. A re-run
+// refuses (ErrUntrusted) a PR whose branch holds someone else's commit. Every check runs before
 // the first write, so a refused run leaves nothing behind.
 func Run(ctx context.Context, f forge.Forge, src imagepolicy.TagSource, req Request) (Result, error) {
 	ref, err := imagepolicy.ParseRef(req.Policy)
