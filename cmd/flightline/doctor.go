@@ -17,7 +17,7 @@ import (
 // openGitHub is the GitHub forge for --platform-repo, at GITHUB_API_URL (and
 // GITHUB_GRAPHQL_URL) when the environment sets them: GitHub Enterprise Server works as is.
 func openGitHub(ctx context.Context, repo, token string, getenv func(string) string) (*ghforge.Forge, error) {
-	var opts []ghforge.Option
+	opts := []ghforge.Option{ghforge.WithUserAgent("flightline/" + version)}
 	if getenv != nil {
 		if u := getenv("GITHUB_API_URL"); u != "" {
 			opts = append(opts, ghforge.WithBaseURL(u))
@@ -39,7 +39,9 @@ func newDoctorCmd(a *app) *cobra.Command {
 read and write the platform repository, GitHub Actions may create PRs there (only needed with a
 workflow's GITHUB_TOKEN), auto-merge is allowed (for merge: auto), the labels exist or can be
 created, and the file and the ImagePolicy are on the base branch. It prints one line per check —
-ok, warn (works, with a caveat) or FAIL with what to fix — and exits non-zero when a check fails.
+ok, warn (works, with a caveat), unknown (the token cannot see it: GitHub shows merge settings
+only to tokens that may write, the Actions setting only with Administration: read) or FAIL with
+what to fix — and exits non-zero when a check fails.
 Honours GITHUB_API_URL (GitHub Enterprise Server). Outputs: failed (the number of failed checks).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -136,13 +136,19 @@ func TestDoctor_WarningsDoNotFail(t *testing.T) {
 	s.Configure(ghRepo, func(st *githubtest.Settings) { st.AllowAutoMerge, st.ActionsCanCreatePRs = false, false })
 	code, _, stderr := runCLI(t, map[string]string{"GITHUB_API_URL": s.URL}, doctorArgs(goodToken)...)
 	require.Equal(t, 0, code, stderr)
-	assert.Contains(t, stderr, "warn  GitHub Actions may create pull requests in acme/platform: could not read the setting (it needs Administration: read)")
+	assert.Contains(t, stderr, "unknown GitHub Actions may create pull requests in acme/platform: cannot see: reading this setting needs Administration: read")
 	assert.Contains(t, stderr, `warn  auto-merge allowed in acme/platform: off: merge: auto will merge at once`)
 
 	s.AddToken("admin-token", githubtest.Token{Write: true, Admin: true})
 	code, _, stderr = runCLI(t, map[string]string{"GITHUB_API_URL": s.URL}, doctorArgs("admin-token")...)
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stderr, `"Allow GitHub Actions to create and approve pull requests"`)
+
+	// A read-only token does not see the merge settings: doctor says so, and does not guess.
+	s.AddToken("read-token", githubtest.Token{})
+	_, _, stderr = runCLI(t, map[string]string{"GITHUB_API_URL": s.URL}, doctorArgs("read-token")...)
+	assert.Contains(t, stderr, "unknown auto-merge allowed in acme/platform: cannot see")
+	assert.NotContains(t, stderr, "auto-merge allowed in acme/platform: off")
 }
 
 func TestDoctor_BadInput(t *testing.T) {

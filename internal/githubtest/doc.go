@@ -9,16 +9,41 @@
 //	POST   /repos/{owner}/{repo}/git/refs                 create a branch (422 "Reference already exists")
 //	DELETE /repos/{owner}/{repo}/git/refs/heads/{branch}  delete a branch (closes its open PRs)
 //	GET    /repos/{owner}/{repo}/contents/{path}?ref=     a file, base64
-//	GET    /repos/{owner}/{repo}/pulls                    state, head, base, sort, direction, per_page, page; Link: rel="next"
+//	GET    /repos/{owner}/{repo}/pulls                    state, head, base, sort, direction, per_page, page; Link: first, prev, next, last
 //	POST   /repos/{owner}/{repo}/pulls                    422 "A pull request already exists for OWNER:BRANCH." / "No commits between"
 //	GET    /repos/{owner}/{repo}/pulls/{n}                with mergeable and mergeable_state (clean, blocked, dirty)
 //	PATCH  /repos/{owner}/{repo}/pulls/{n}                title, body, state=closed
 //	PUT    /repos/{owner}/{repo}/pulls/{n}/merge          merge or squash; sha (409 when the head moved); 405 on protection or conflict
 //	POST   /repos/{owner}/{repo}/issues/{n}/comments
+//	GET    /repos/{owner}/{repo}/issues/{n}/comments      oldest first, paginated
 //	POST   /repos/{owner}/{repo}/issues/{n}/labels
 //	GET    /repos/{owner}/{repo}/labels/{name}
 //	POST   /repos/{owner}/{repo}/labels
 //	GET    /repos/{owner}/{repo}/actions/permissions/workflow
+//	GET    /repos/{owner}/{repo}/pulls/{n}/commits        the PR's commits, oldest first, author.login
+//	GET    /repos/{owner}/{repo}/commits                  sha, path, per_page, page (git's default simplification)
+//	GET    /repos/{owner}/{repo}/commits/{sha}            parents, author, files changed against the first parent
+//	GET    /repos/{owner}/{repo}/commits/{sha}/pulls      the PRs a commit belongs to
+//	GET    /user                                          the token's login; 403 for an App installation token
+//
+// PRs have an author (user.login: the token's Login that opened them) and may come from a fork
+// (head.repo differs; OpenPullBy); commits made through the API are authored by the token's
+// Login; a PR's body can be edited after it merged (EditBody), as anyone with triage access can.
+// A fault can redirect (Fault.Redirect).
+//
+// Answers have the shapes of GitHub's REST description (@octokit/openapi 23.0.2): every
+// property it marks required, with plausible values, URLs under the request's own prefix
+// (/api/v3 kept), x-ratelimit-* headers on every answer (5000 an hour per token and resource),
+// Link headers with first/prev/next/last. GraphQL errors come as GitHub sends them: HTTP 200
+// with an errors array of {type, path, locations, message}. Package apidesc checks both.
+//
+// Five behaviours of github.com are reproduced: enablePullRequestAutoMerge is refused on a base
+// branch without protection rules ("Pull request Protected branch rules not configured for
+// this branch"); mergeability is computed asynchronously (SetMergeabilityDelay: mergeable
+// null, "unknown", and 405 "Pull Request is not mergeable" meanwhile); merge settings
+// (allow_auto_merge…) are shown only to tokens that may write; GraphQL rate limits are HTTP 200
+// answers (Fault.GraphQL "RATE_LIMITED" with X-RateLimit-Remaining 0) or 403; and a write's
+// answer can be lost after the work is done (Fault.Lose).
 //
 // GraphQL (at /graphql and /api/graphql): the mutations createCommitOnBranch (with the
 // expectedHeadOid compare-and-swap), enablePullRequestAutoMerge and revertPullRequest. The
@@ -38,20 +63,22 @@
 //
 // # Where it differs from GitHub
 //
-//   - Only the routes above exist; anything else is 404. Responses carry the fields the forge
-//     and doctor read, not every field GitHub sends.
+//   - Only the routes above exist; anything else is 404. Optional properties are mostly left
+//     out; counts (additions, comments…) and dates of repositories are plausible, not real.
 //   - Adding a label that does not exist answers 422; github.com creates it on the fly. The
 //     strict behaviour exercises the forge's create-if-missing path.
-//   - Mergeability is computed synchronously (GitHub computes it in the background and may
-//     answer mergeable: null at first). Branch protection is three switches (required review,
+//   - Mergeability takes a fixed number of reads to compute (SetMergeabilityDelay; default 1:
+//     the first read after a change says null), where GitHub takes a while. Branch protection is three switches (required review,
 //     pending required checks, merge queue), not GitHub's rule sets; no review or check ever
 //     arrives unless a test lifts the protection with Configure, which then merges the PRs
 //     waiting on auto-merge.
-//   - enablePullRequestAutoMerge refuses a PR in clean (or dirty) status, as GitHub does, and
-//     accepts one that protection blocks; with a merge queue it simply waits like auto-merge.
+//   - enablePullRequestAutoMerge refuses a PR whose base has no protection entry, and one in
+//     clean (or dirty) status, as GitHub does, and accepts one that protection blocks; with a
+//     merge queue it simply waits like auto-merge.
 //   - Commits are made by "GitHub <noreply@github.com>" and are not signed; dates come from a
 //     logical clock that advances one second per event.
 //   - revertPullRequest names its branch revert-N-HEAD as GitHub does; the error text for a
 //     revert that does not apply is GitHub's web UI wording.
-//   - Rate limits are only what faults inject; there is no search API, no webhooks, no checks.
+//   - Rate limits are counted in the headers but never enforced beyond what faults inject;
+//     there is no search API, no webhooks, no checks.
 package githubtest

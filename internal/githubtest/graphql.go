@@ -136,9 +136,15 @@ func project(v any, sel []field) any {
 
 // gqlError is one entry of GraphQL's errors array.
 type gqlError struct {
-	Type    string   `json:"type,omitempty"`
-	Path    []string `json:"path,omitempty"`
-	Message string   `json:"message"`
+	Type      string        `json:"type,omitempty"`
+	Path      []string      `json:"path,omitempty"`
+	Locations []gqlLocation `json:"locations,omitempty"`
+	Message   string        `json:"message"`
+}
+
+type gqlLocation struct {
+	Line   int `json:"line"`
+	Column int `json:"column"`
 }
 
 func (s *Server) serveGraphQL(c *call, body []byte) {
@@ -173,7 +179,7 @@ func (s *Server) serveGraphQL(c *call, body []byte) {
 		gerr = &gqlError{Message: fmt.Sprintf("emulator: operation %q is not emulated", op.name)}
 	}
 	if gerr != nil {
-		gerr.Path = []string{op.name}
+		gerr.Path, gerr.Locations = []string{op.name}, []gqlLocation{{Line: 1, Column: 1}}
 		writeJSON(c.w, http.StatusOK, map[string]any{"data": map[string]any{op.name: nil}, "errors": []gqlError{*gerr}})
 		return
 	}
@@ -263,7 +269,7 @@ func (s *Server) createCommitOnBranch(c *call, raw json.RawMessage) (any, *gqlEr
 	if in.Message.Body != "" {
 		msg += "\n\n" + in.Message.Body
 	}
-	sha, err := rp.git.commitFiles(tip, files, dels, msg+"\n", s.now())
+	sha, err := rp.git.commitFilesAs(c.login(), tip, files, dels, msg+"\n", s.now())
 	if err != nil {
 		return nil, &gqlError{Message: err.Error()}
 	}
@@ -275,6 +281,7 @@ func (s *Server) createCommitOnBranch(c *call, raw json.RawMessage) (any, *gqlEr
 			p.updated = s.now()
 		}
 	}
+	s.touched(rp, in.Branch.BranchName)
 	tree, _ := rp.git.tree(sha)
 	parentTree, _ := rp.git.tree(tip)
 	return map[string]any{"commit": map[string]any{"oid": sha, "url": s.URL + "/" + rp.full() + "/commit/" + sha,
@@ -329,11 +336,16 @@ func (s *Server) enableAutoMerge(c *call, raw json.RawMessage) (any, *gqlError) 
 	unprocessable := func(msg string) (any, *gqlError) {
 		return nil, &gqlError{Type: "UNPROCESSABLE", Message: "Pull request " + msg}
 	}
+	_, protected := rp.Protection[p.base]
 	switch {
 	case !rp.AllowAutoMerge:
 		return unprocessable("Auto merge is not allowed for this repository")
 	case p.state != "open":
-		return unprocessable("Pull request is closed")
+		return unprocessable("is closed")
+	case !protected:
+		// As gh reports it: "GraphQL: Pull request Protected branch rules not configured for
+		// this branch (enablePullRequestAutoMerge)" (hatena/Hatena-Blog-Workflows-Boilerplate#12).
+		return unprocessable("Protected branch rules not configured for this branch")
 	case in.ExpectedHeadOid != "" && in.ExpectedHeadOid != rp.headSHA(p):
 		return unprocessable("Head sha didn't match expected head sha")
 	}
@@ -385,7 +397,7 @@ func (s *Server) revertPull(c *call, raw json.RawMessage) (any, *gqlError) {
 	if baseTree, _ := rp.git.tree(base); baseTree == tree {
 		return nil, &gqlError{Type: "UNPROCESSABLE", Message: "Sorry, this pull request couldn't be reverted automatically. It may have already been reverted, or the content may have changed since it was merged."}
 	}
-	sha, err := rp.git.commitTree(tree, fmt.Sprintf("Revert %q\n\nThis reverts commit %s.\n", p.title, p.mergeSHA), when, base)
+	sha, err := rp.git.commitTreeAs(c.login(), tree, fmt.Sprintf("Revert %q\n\nThis reverts commit %s.\n", p.title, p.mergeSHA), when, base)
 	if err != nil {
 		return nil, &gqlError{Message: err.Error()}
 	}
@@ -412,5 +424,6 @@ func (s *Server) revertPull(c *call, raw json.RawMessage) (any, *gqlError) {
 		_ = rp.git.updateRef("refs/heads/"+branch, "", sha)
 		return nil, &gqlError{Message: msg}
 	}
+	rv.author = c.login()
 	return map[string]any{"pullRequest": s.pullGQL(rp, p), "revertPullRequest": s.pullGQL(rp, rv)}, nil
 }

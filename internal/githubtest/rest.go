@@ -26,8 +26,9 @@ type repo struct {
 }
 
 type label struct {
-	Name  string `json:"name"`
-	Color string `json:"color"`
+	Name        string
+	Color       string
+	Description string
 }
 
 // pull is one PR.
@@ -40,12 +41,23 @@ type pull struct {
 	mergedAt, closedAt      time.Time
 	mergeSHA                string
 	lastHead                string // the head SHA when it was merged or closed
-	labels                  []string
-	comments                []string
-	autoMerge               bool
-	autoMethod              string
-	autoTitle, autoMessage  string
+	lastBase                string // the base SHA when it was merged or closed
+	// pendingReads: how many more reads answer mergeable null ("unknown") before GitHub's
+	// background job has computed mergeability (Server.SetMergeabilityDelay).
+	pendingReads           int
+	labels                 []string
+	comments               []string
+	commentTimes           []time.Time
+	autoMerge              bool
+	autoMethod             string
+	autoTitle, autoMessage string
+	author                 string // login of who opened it
+	fork                   string // owner of the fork the head lives in ("": this repository)
 }
+
+// forkRef is where the emulator keeps a fork's branch: in the same object store (so merges
+// work), outside refs/heads (so it is not a branch of the repository).
+func forkRef(owner, branch string) string { return "refs/forks/" + owner + "/" + branch }
 
 func (rp *repo) full() string { return rp.owner + "/" + rp.name }
 
@@ -58,7 +70,11 @@ func (rp *repo) pull(n int) *pull {
 
 func (rp *repo) headSHA(p *pull) string {
 	if p.state == "open" {
-		if sha, err := rp.git.revParse("refs/heads/" + p.head); err == nil {
+		ref := "refs/heads/" + p.head
+		if p.fork != "" {
+			ref = forkRef(p.fork, p.head)
+		}
+		if sha, err := rp.git.revParse(ref); err == nil {
 			return sha
 		}
 	}
@@ -121,10 +137,30 @@ func (s *Server) restMux() *http.ServeMux {
 	h("PATCH /repos/{owner}/{repo}/pulls/{number}", s.editPull)
 	h("PUT /repos/{owner}/{repo}/pulls/{number}/merge", s.mergePull)
 	h("POST /repos/{owner}/{repo}/issues/{number}/comments", s.createComment)
+	h("GET /repos/{owner}/{repo}/issues/{number}/comments", s.listComments)
 	h("POST /repos/{owner}/{repo}/issues/{number}/labels", s.addLabels)
 	h("GET /repos/{owner}/{repo}/labels/{name}", s.getLabel)
 	h("POST /repos/{owner}/{repo}/labels", s.createLabel)
 	h("GET /repos/{owner}/{repo}/actions/permissions/workflow", s.getWorkflowPermissions)
+	h("GET /repos/{owner}/{repo}/pulls/{number}/commits", s.listPullCommits)
+	h("GET /repos/{owner}/{repo}/commits", s.listCommits)
+	h("GET /repos/{owner}/{repo}/commits/{sha}", s.getCommit)
+	h("GET /repos/{owner}/{repo}/commits/{sha}/pulls", s.commitPulls)
+	m.HandleFunc("GET /user", func(w http.ResponseWriter, r *http.Request) {
+		c := callOf(r)
+		if c.token.Installation {
+			writeError(c.w, http.StatusForbidden, "Resource not accessible by integration")
+			return
+		}
+		u := s.userJSON(c, c.login())
+		// The rest of a public-user (GitHub's GET /user answer for a token without user scopes).
+		for k, v := range map[string]any{"user_view_type": "public", "name": nil, "company": nil, "blog": "", "location": nil, "email": nil,
+			"hireable": nil, "bio": nil, "public_repos": 0, "public_gists": 0, "followers": 0, "following": 0,
+			"created_at": ts(s.clock), "updated_at": ts(s.clock)} {
+			u[k] = v
+		}
+		writeJSON(c.w, http.StatusOK, u)
+	})
 	return m
 }
 
@@ -138,22 +174,20 @@ func denyWrite(c *call) bool {
 }
 
 func (s *Server) getRepo(c *call, rp *repo) {
-	j := map[string]any{
-		"id": rp.id, "node_id": rp.nodeID(), "name": rp.name, "full_name": rp.full(),
-		"owner": map[string]any{"login": rp.owner}, "private": true,
-		"html_url": s.URL + "/" + rp.full(), "default_branch": rp.DefaultBranch,
-		"allow_auto_merge": rp.AllowAutoMerge, "delete_branch_on_merge": rp.DeleteBranchOnMerge,
-		"allow_squash_merge": true, "allow_merge_commit": true, "allow_rebase_merge": false,
+	j := s.repoJSON(c, rp, true)
+	// "To view merge-related settings, you must have the contents:read and contents:write
+	// permissions." (GitHub's description of GET /repos/{owner}/{repo}): a read-only token gets
+	// none of them.
+	if c.canWrite() {
+		j["allow_auto_merge"], j["delete_branch_on_merge"], j["allow_update_branch"] = rp.AllowAutoMerge, rp.DeleteBranchOnMerge, false
+		j["allow_squash_merge"], j["allow_merge_commit"], j["allow_rebase_merge"] = true, true, false
+		j["squash_merge_commit_title"], j["squash_merge_commit_message"] = "COMMIT_OR_PR_TITLE", "COMMIT_MESSAGES"
+		j["merge_commit_title"], j["merge_commit_message"] = "MERGE_MESSAGE", "PR_TITLE"
 	}
 	if !c.token.Installation {
 		j["permissions"] = map[string]bool{"admin": c.isAdmin(), "maintain": c.isAdmin(), "push": c.canWrite(), "triage": c.canWrite(), "pull": true}
 	}
 	writeJSON(c.w, http.StatusOK, j)
-}
-
-func (s *Server) refJSON(rp *repo, ref, sha string) map[string]any {
-	return map[string]any{"ref": ref, "node_id": "REF_" + sha[:12], "url": s.URL + "/repos/" + rp.full() + "/git/" + ref,
-		"object": map[string]any{"sha": sha, "type": "commit"}}
 }
 
 func (s *Server) getRef(c *call, rp *repo) {
@@ -167,7 +201,7 @@ func (s *Server) getRef(c *call, rp *repo) {
 		writeError(c.w, http.StatusNotFound, "Not Found")
 		return
 	}
-	writeJSON(c.w, http.StatusOK, s.refJSON(rp, "refs/"+ref, sha))
+	writeJSON(c.w, http.StatusOK, s.refJSON(c, rp, "refs/"+ref, sha))
 }
 
 func (s *Server) createRef(c *call, rp *repo) {
@@ -195,7 +229,8 @@ func (s *Server) createRef(c *call, rp *repo) {
 		writeError(c.w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	writeJSON(c.w, http.StatusCreated, s.refJSON(rp, in.Ref, in.SHA))
+	c.w.Header().Set("Location", s.apiURL(c)+"/repos/"+rp.full()+"/git/"+in.Ref)
+	writeJSON(c.w, http.StatusCreated, s.refJSON(c, rp, in.Ref, in.SHA))
 }
 
 func (s *Server) deleteRef(c *call, rp *repo) {
@@ -219,7 +254,7 @@ func (s *Server) deleteRef(c *call, rp *repo) {
 // closeOrphans closes the open PRs whose head branch was deleted, as GitHub does.
 func (s *Server) closeOrphans(rp *repo, branch string) {
 	for _, p := range rp.pulls {
-		if p.state == "open" && p.head == branch {
+		if p.state == "open" && p.head == branch && p.fork == "" {
 			p.state, p.closedAt, p.updated, p.autoMerge = "closed", s.now(), s.now(), false
 		}
 	}
@@ -250,8 +285,13 @@ func (s *Server) getContents(c *call, rp *repo) {
 		b.WriteString("\n")
 	}
 	name := path[strings.LastIndex(path, "/")+1:]
+	self := s.apiURL(c) + "/repos/" + rp.full() + "/contents/" + path + "?ref=" + url.QueryEscape(ref)
+	git := s.apiURL(c) + "/repos/" + rp.full() + "/git/blobs/" + blob
+	html := s.URL + "/" + rp.full() + "/blob/" + ref + "/" + path
 	writeJSON(c.w, http.StatusOK, map[string]any{"type": "file", "encoding": "base64", "size": len(data),
-		"name": name, "path": path, "sha": blob, "content": b.String()})
+		"name": name, "path": path, "sha": blob, "content": b.String(), "url": self, "git_url": git, "html_url": html,
+		"download_url": s.URL + "/raw/" + rp.full() + "/" + sha + "/" + path,
+		"_links":       map[string]any{"self": self, "git": git, "html": html}})
 }
 
 func (s *Server) pullURL(rp *repo, n int) string {
@@ -265,53 +305,6 @@ func ts(t time.Time) any {
 	return t.UTC().Format(time.RFC3339)
 }
 
-// pullJSON is the REST representation; detail adds the mergeability that GitHub computes only
-// for a single PR.
-func (s *Server) pullJSON(rp *repo, p *pull, detail bool) map[string]any {
-	labels := []map[string]any{}
-	for _, l := range p.labelNames() {
-		labels = append(labels, map[string]any{"name": l, "color": rp.labels[strings.ToLower(l)].Color})
-	}
-	baseSHA, _ := rp.git.revParse("refs/heads/" + p.base)
-	var auto any
-	if p.autoMerge {
-		auto = map[string]any{"merge_method": p.autoMethod, "enabled_by": map[string]any{"login": "flightline"}}
-	}
-	j := map[string]any{
-		"url": s.URL + "/repos/" + rp.full() + "/pulls/" + strconv.Itoa(p.number), "html_url": s.pullURL(rp, p.number),
-		"id": rp.id*100000 + p.number, "node_id": rp.prNodeID(p.number), "number": p.number, "state": p.state,
-		"title": p.title, "body": p.body, "labels": labels, "user": map[string]any{"login": "flightline"},
-		"head":   map[string]any{"ref": p.head, "sha": rp.headSHA(p), "label": rp.owner + ":" + p.head},
-		"base":   map[string]any{"ref": p.base, "sha": baseSHA, "label": rp.owner + ":" + p.base},
-		"merged": p.merged, "merged_at": ts(p.mergedAt), "closed_at": ts(p.closedAt),
-		"created_at": ts(p.created), "updated_at": ts(p.updated), "auto_merge": auto,
-	}
-	if p.mergeSHA != "" {
-		j["merge_commit_sha"] = p.mergeSHA
-	}
-	if detail && p.state == "open" {
-		state, mergeable := s.mergeState(rp, p)
-		j["mergeable"], j["mergeable_state"] = mergeable, state
-	}
-	return j
-}
-
-// mergeState is GitHub's mergeable_state: dirty (conflicts), blocked (protection) or clean.
-func (s *Server) mergeState(rp *repo, p *pull) (string, bool) {
-	base, err1 := rp.git.revParse("refs/heads/" + p.base)
-	head := rp.headSHA(p)
-	if err1 != nil || head == "" {
-		return "unknown", false
-	}
-	if _, err := rp.git.mergeTrees(base, head); err != nil {
-		return "dirty", false
-	}
-	if rp.Protection[p.base].blocked() {
-		return "blocked", true
-	}
-	return "clean", true
-}
-
 func (s *Server) listPulls(c *call, rp *repo) {
 	q := c.r.URL.Query()
 	state := q.Get("state")
@@ -319,16 +312,17 @@ func (s *Server) listPulls(c *call, rp *repo) {
 		state = "open"
 	}
 	head := q.Get("head")
+	headOwner := rp.owner
 	if o, b, ok := strings.Cut(head, ":"); ok {
-		if !strings.EqualFold(o, rp.owner) {
-			head = "\x00" // another owner's fork: nothing here
-		} else {
-			head = b
-		}
+		headOwner, head = o, b
 	}
 	var list []*pull
 	for _, p := range rp.pulls {
-		if (state != "all" && p.state != state) || (head != "" && p.head != head) || (q.Get("base") != "" && p.base != q.Get("base")) {
+		owner := rp.owner
+		if p.fork != "" {
+			owner = p.fork
+		}
+		if (state != "all" && p.state != state) || (head != "" && (p.head != head || !strings.EqualFold(owner, headOwner))) || (q.Get("base") != "" && p.base != q.Get("base")) {
 			continue
 		}
 		list = append(list, p)
@@ -348,26 +342,13 @@ func (s *Server) listPulls(c *call, rp *repo) {
 		}
 		return a.Before(b)
 	})
-	per, _ := strconv.Atoi(q.Get("per_page"))
-	if per <= 0 {
-		per = 30
-	}
-	per = min(per, 100)
-	page, _ := strconv.Atoi(q.Get("page"))
-	page = max(page, 1)
+	per, page := pageParams(c)
 	from := min((page-1)*per, len(list))
 	to := min(from+per, len(list))
-	if to < len(list) {
-		next := *c.r.URL
-		nq := next.Query()
-		nq.Set("page", strconv.Itoa(page+1))
-		nq.Set("per_page", strconv.Itoa(per))
-		next.RawQuery = nq.Encode()
-		c.w.Header().Set("Link", fmt.Sprintf(`<%s%s>; rel="next"`, s.URL, next.RequestURI()))
-	}
+	s.setLink(c, page, per, len(list))
 	out := []map[string]any{}
 	for _, p := range list[from:to] {
-		out = append(out, s.pullJSON(rp, p, false))
+		out = append(out, s.pullJSON(c, rp, p, false))
 	}
 	writeJSON(c.w, http.StatusOK, out)
 }
@@ -393,18 +374,29 @@ func (s *Server) createPull(c *call, rp *repo) {
 		writeError(c.w, status, msg, det...)
 		return
 	}
-	writeJSON(c.w, http.StatusCreated, s.pullJSON(rp, p, false))
+	p.author = c.login()
+	c.w.Header().Set("Location", s.apiURL(c)+"/repos/"+rp.full()+"/pulls/"+strconv.Itoa(p.number))
+	writeJSON(c.w, http.StatusCreated, s.pullJSON(c, rp, p, true))
 }
 
 // openPull validates and records a new PR, as POST /pulls does.
 func (s *Server) openPull(rp *repo, title, body, head, base string) (*pull, int, string, []errorDetails) {
+	return s.openPullFrom(rp, title, body, head, base, "")
+}
+
+// openPullFrom is openPull for a head branch in fork's fork ("": the repository itself).
+func (s *Server) openPullFrom(rp *repo, title, body, head, base, fork string) (*pull, int, string, []errorDetails) {
 	invalid := func(field string) (*pull, int, string, []errorDetails) {
 		return nil, http.StatusUnprocessableEntity, "Validation Failed", []errorDetails{{Resource: "PullRequest", Field: field, Code: "invalid"}}
 	}
 	if strings.TrimSpace(title) == "" {
 		return nil, http.StatusUnprocessableEntity, "Validation Failed", []errorDetails{{Resource: "PullRequest", Field: "title", Code: "missing_field"}}
 	}
-	headSHA, err := rp.git.revParse("refs/heads/" + head)
+	headRef := "refs/heads/" + head
+	if fork != "" {
+		headRef = forkRef(fork, head)
+	}
+	headSHA, err := rp.git.revParse(headRef)
 	if err != nil {
 		return invalid("head")
 	}
@@ -413,7 +405,7 @@ func (s *Server) openPull(rp *repo, title, body, head, base string) (*pull, int,
 		return invalid("base")
 	}
 	for _, p := range rp.pulls {
-		if p.state == "open" && p.head == head && p.base == base {
+		if p.state == "open" && p.head == head && p.base == base && p.fork == fork {
 			return nil, http.StatusUnprocessableEntity, "Validation Failed", []errorDetails{{Resource: "PullRequest", Code: "custom",
 				Message: fmt.Sprintf("A pull request already exists for %s:%s.", rp.owner, head)}}
 		}
@@ -423,7 +415,8 @@ func (s *Server) openPull(rp *repo, title, body, head, base string) (*pull, int,
 			Message: fmt.Sprintf("No commits between %s and %s", base, head)}}
 	}
 	now := s.now()
-	p := &pull{number: len(rp.pulls) + 1, title: title, body: body, head: head, base: base, state: "open", created: now, updated: now}
+	p := &pull{number: len(rp.pulls) + 1, title: title, body: body, head: head, base: base, state: "open", created: now, updated: now,
+		author: defaultLogin, fork: fork, pendingReads: s.mergeDelay}
 	rp.pulls = append(rp.pulls, p)
 	return p, 0, "", nil
 }
@@ -440,7 +433,7 @@ func (s *Server) pullParam(c *call, rp *repo) *pull {
 
 func (s *Server) getPull(c *call, rp *repo) {
 	if p := s.pullParam(c, rp); p != nil {
-		writeJSON(c.w, http.StatusOK, s.pullJSON(rp, p, true))
+		writeJSON(c.w, http.StatusOK, s.pullJSON(c, rp, p, true))
 	}
 }
 
@@ -465,10 +458,11 @@ func (s *Server) editPull(c *call, rp *repo) {
 	}
 	if in.State != nil && *in.State == "closed" && p.state == "open" {
 		p.lastHead = rp.headSHA(p)
+		p.lastBase, _ = rp.git.revParse("refs/heads/" + p.base)
 		p.state, p.closedAt, p.autoMerge = "closed", s.now(), false
 	}
 	p.updated = s.now()
-	writeJSON(c.w, http.StatusOK, s.pullJSON(rp, p, false))
+	writeJSON(c.w, http.StatusOK, s.pullJSON(c, rp, p, true))
 }
 
 func (s *Server) mergePull(c *call, rp *repo) {
@@ -502,6 +496,12 @@ func (s *Server) mergePull(c *call, rp *repo) {
 	}
 	if in.MergeMethod != "merge" && in.MergeMethod != "squash" {
 		writeError(c.w, http.StatusMethodNotAllowed, "Merge method "+in.MergeMethod+" is not allowed on this repository")
+		return
+	}
+	if p.pendingReads > 0 {
+		// GitHub's test merge has not run yet: the merge is refused with the documented 405
+		// (octokit/octokit.net#688 shows it for a PR merged right after it was opened).
+		writeError(c.w, http.StatusMethodNotAllowed, "Pull Request is not mergeable")
 		return
 	}
 	prot := rp.Protection[p.base]
@@ -564,7 +564,8 @@ func (s *Server) merge(rp *repo, p *pull, method, title, message string) (string
 	if err := rp.git.updateRef("refs/heads/"+p.base, sha, base); err != nil {
 		return "", err
 	}
-	p.lastHead = head
+	p.lastHead, p.lastBase = head, base
+	s.baseMoved(rp, p.base)
 	p.state, p.merged, p.mergedAt, p.closedAt, p.updated, p.mergeSHA, p.autoMerge = "closed", true, when, when, when, sha, false
 	if rp.DeleteBranchOnMerge {
 		_ = rp.git.updateRef("refs/heads/"+p.head, "", head)
@@ -586,9 +587,78 @@ func (s *Server) createComment(c *call, rp *repo) {
 		return
 	}
 	p.comments = append(p.comments, in.Body)
+	p.commentTimes = append(p.commentTimes, s.now())
 	p.updated = s.now()
-	writeJSON(c.w, http.StatusCreated, map[string]any{"id": len(p.comments), "body": in.Body,
-		"html_url": fmt.Sprintf("%s#issuecomment-%d", s.pullURL(rp, p.number), len(p.comments))})
+	j := s.commentJSON(c, rp, p, len(p.comments)-1)
+	c.w.Header().Set("Location", j["url"].(string))
+	writeJSON(c.w, http.StatusCreated, j)
+}
+
+// commentJSON is an issue-comment: the i-th comment of p.
+func (s *Server) commentJSON(c *call, rp *repo, p *pull, i int) map[string]any {
+	id := rp.id*10000000 + p.number*1000 + i + 1
+	api := s.apiURL(c) + "/repos/" + rp.full()
+	return map[string]any{"id": id, "node_id": fmt.Sprintf("IC_kwDO%08d", id), "url": fmt.Sprintf("%s/issues/comments/%d", api, id),
+		"html_url": fmt.Sprintf("%s#issuecomment-%d", s.pullURL(rp, p.number), id), "issue_url": fmt.Sprintf("%s/issues/%d", api, p.number),
+		"body": p.comments[i], "user": s.userJSON(c, c.login()), "created_at": ts(p.commentTimes[i]), "updated_at": ts(p.commentTimes[i]),
+		"author_association": "CONTRIBUTOR"}
+}
+
+// listComments answers GET /repos/{owner}/{repo}/issues/{number}/comments, oldest first.
+func (s *Server) listComments(c *call, rp *repo) {
+	p := s.pullParam(c, rp)
+	if p == nil {
+		return
+	}
+	per, page := pageParams(c)
+	from, to := min((page-1)*per, len(p.comments)), min(page*per, len(p.comments))
+	s.setLink(c, page, per, len(p.comments))
+	out := []map[string]any{}
+	for i := from; i < to; i++ {
+		out = append(out, s.commentJSON(c, rp, p, i))
+	}
+	writeJSON(c.w, http.StatusOK, out)
+}
+
+// pageParams reads per_page (default 30, at most 100) and page (from 1).
+func pageParams(c *call) (per, page int) {
+	q := c.r.URL.Query()
+	per, _ = strconv.Atoi(q.Get("per_page"))
+	if per <= 0 {
+		per = 30
+	}
+	page, _ = strconv.Atoi(q.Get("page"))
+	return min(per, 100), max(page, 1)
+}
+
+// setLink sets GitHub's Link header for page of n items: first and prev from the second page
+// on, next and last before the last page, each URL the request's own (the /api/v3 prefix
+// kept) with page replaced.
+func (s *Server) setLink(c *call, page, per, n int) {
+	last := max((n+per-1)/per, 1)
+	if last == 1 && page == 1 {
+		return
+	}
+	at := func(k int, rel string) string {
+		u := *c.r.URL
+		u.Path = c.prefix + c.r.URL.Path
+		q := u.Query()
+		q.Set("page", strconv.Itoa(k))
+		q.Set("per_page", strconv.Itoa(per))
+		u.RawQuery = q.Encode()
+		return fmt.Sprintf(`<%s%s>; rel="%s"`, s.URL, u.RequestURI(), rel)
+	}
+	var links []string
+	if page > 1 {
+		links = append(links, at(page-1, "prev"))
+	}
+	if page < last {
+		links = append(links, at(page+1, "next"), at(last, "last"))
+	}
+	if page > 1 {
+		links = append(links, at(1, "first"))
+	}
+	c.w.Header().Set("Link", strings.Join(links, ", "))
 }
 
 func (s *Server) addLabels(c *call, rp *repo) {
@@ -625,9 +695,9 @@ func (s *Server) addLabels(c *call, rp *repo) {
 		}
 	}
 	p.updated = s.now()
-	out := []label{}
+	out := []any{}
 	for _, n := range p.labelNames() {
-		out = append(out, rp.labels[strings.ToLower(n)])
+		out = append(out, s.labelJSON(c, rp, rp.labels[strings.ToLower(n)]))
 	}
 	writeJSON(c.w, http.StatusOK, out)
 }
@@ -648,7 +718,7 @@ func (s *Server) getLabel(c *call, rp *repo) {
 		writeError(c.w, http.StatusNotFound, "Not Found")
 		return
 	}
-	writeJSON(c.w, http.StatusOK, l)
+	writeJSON(c.w, http.StatusOK, s.labelJSON(c, rp, l))
 }
 
 func (s *Server) createLabel(c *call, rp *repo) {
@@ -667,9 +737,11 @@ func (s *Server) createLabel(c *call, rp *repo) {
 	if in.Color == "" {
 		in.Color = "ededed"
 	}
-	l := label{Name: in.Name, Color: in.Color}
+	l := label{Name: in.Name, Color: in.Color, Description: in.Description}
 	rp.labels[strings.ToLower(in.Name)] = l
-	writeJSON(c.w, http.StatusCreated, l)
+	j := s.labelJSON(c, rp, l)
+	c.w.Header().Set("Location", j["url"].(string))
+	writeJSON(c.w, http.StatusCreated, j)
 }
 
 func (s *Server) getWorkflowPermissions(c *call, rp *repo) {
@@ -679,4 +751,144 @@ func (s *Server) getWorkflowPermissions(c *call, rp *repo) {
 	}
 	writeJSON(c.w, http.StatusOK, map[string]any{"default_workflow_permissions": "read",
 		"can_approve_pull_request_reviews": rp.ActionsCanCreatePRs})
+}
+
+// commitJSON is a commit (GitHub's "commit" schema) as the commits routes answer it:
+// author.login is the login that authored it (null for the GitHub bot's own commits); files,
+// when not nil, are the paths it changes against its first parent.
+func (s *Server) commitJSON(c *call, rp *repo, ci commitInfo, files []string) map[string]any {
+	api := s.apiURL(c) + "/repos/" + rp.full()
+	parents := []map[string]any{}
+	for _, p := range ci.parents {
+		parents = append(parents, map[string]any{"sha": p, "url": api + "/commits/" + p, "html_url": s.URL + "/" + rp.full() + "/commit/" + p})
+	}
+	var author any
+	email := botEmail
+	if ci.author != botName {
+		author = s.userJSON(c, ci.author)
+		email = ci.author + "@users.noreply.github.com"
+	}
+	tree, _ := rp.git.tree(ci.sha)
+	when := ts(s.clock)
+	who := map[string]any{"name": ci.author, "email": email, "date": when}
+	j := map[string]any{"sha": ci.sha, "node_id": "C_kwDO" + ci.sha[:12], "url": api + "/commits/" + ci.sha,
+		"html_url": s.URL + "/" + rp.full() + "/commit/" + ci.sha, "comments_url": api + "/commits/" + ci.sha + "/comments",
+		"parents": parents, "author": author, "committer": author,
+		"commit": map[string]any{"url": api + "/git/commits/" + ci.sha, "message": ci.message, "author": who, "committer": who,
+			"comment_count": 0, "tree": map[string]any{"sha": tree, "url": api + "/git/trees/" + tree}}}
+	if files != nil {
+		fs := []map[string]any{}
+		for _, f := range files {
+			blob, _ := rp.git.line("rev-parse", ci.sha+":"+f)
+			if blob == "" {
+				blob = zeroOID // a deleted file
+			}
+			fs = append(fs, map[string]any{"sha": blob, "filename": f, "status": "modified", "additions": 1, "deletions": 1, "changes": 2,
+				"blob_url": s.URL + "/" + rp.full() + "/blob/" + ci.sha + "/" + f, "raw_url": s.URL + "/" + rp.full() + "/raw/" + ci.sha + "/" + f,
+				"contents_url": api + "/contents/" + f + "?ref=" + ci.sha})
+		}
+		j["files"] = fs
+	}
+	return j
+}
+
+// listPullCommits answers the commits of a PR, oldest first (those on its head and not on its
+// base).
+func (s *Server) listPullCommits(c *call, rp *repo) {
+	p := s.pullParam(c, rp)
+	if p == nil {
+		return
+	}
+	head := rp.headSHA(p)
+	args := []string{"--reverse", head}
+	if p.merged {
+		args = append(args, "^"+p.mergeSHA+"^1")
+	} else if base, err := rp.git.revParse("refs/heads/" + p.base); err == nil {
+		args = append(args, "^"+base)
+	}
+	list, err := rp.git.commitsOf(args...)
+	if err != nil {
+		writeError(c.w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	out := []map[string]any{}
+	for _, ci := range list {
+		out = append(out, s.commitJSON(c, rp, ci, nil))
+	}
+	writeJSON(c.w, http.StatusOK, out)
+}
+
+// listCommits answers GET /commits: sha (a branch or SHA), path, per_page, page; newest first,
+// with git's default history simplification for a path, as GitHub lists them.
+func (s *Server) listCommits(c *call, rp *repo) {
+	q := c.r.URL.Query()
+	ref := q.Get("sha")
+	if ref == "" {
+		ref = rp.DefaultBranch
+	}
+	sha, err := rp.git.resolve(ref)
+	if err != nil {
+		writeError(c.w, http.StatusNotFound, "No commit found for SHA: "+ref)
+		return
+	}
+	per, page := pageParams(c)
+	args := []string{"-n", strconv.Itoa(per + 1), "--skip", strconv.Itoa((page - 1) * per), sha}
+	if path := q.Get("path"); path != "" {
+		args = append(args, "--", path)
+	}
+	list, err := rp.git.commitsOf(args...)
+	if err != nil {
+		writeError(c.w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	if len(list) > per {
+		list = list[:per]
+		// GitHub's Link for a commit list: first/prev from page 2, next while there is more
+		// (git log tells only whether one more page exists, so last is that page).
+		s.setLink(c, page, per, page*per+1)
+	} else if page > 1 {
+		s.setLink(c, page, per, page*per)
+	}
+	out := []map[string]any{}
+	for _, ci := range list {
+		out = append(out, s.commitJSON(c, rp, ci, nil))
+	}
+	writeJSON(c.w, http.StatusOK, out)
+}
+
+// getCommit answers one commit with the files it changed compared with its first parent.
+func (s *Server) getCommit(c *call, rp *repo) {
+	sha, err := rp.git.resolve(c.r.PathValue("sha"))
+	if err != nil {
+		writeError(c.w, http.StatusUnprocessableEntity, "No commit found for SHA: "+c.r.PathValue("sha"))
+		return
+	}
+	list, err := rp.git.commitsOf("-1", sha)
+	if err != nil || len(list) == 0 {
+		writeError(c.w, http.StatusUnprocessableEntity, "No commit found for SHA: "+sha)
+		return
+	}
+	files, err := rp.git.changedFiles(sha)
+	if err != nil {
+		writeError(c.w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeJSON(c.w, http.StatusOK, s.commitJSON(c, rp, list[0], files))
+}
+
+// commitPulls answers the PRs a commit belongs to: the merged PR whose merge commit it is, or
+// the PRs whose head holds it.
+func (s *Server) commitPulls(c *call, rp *repo) {
+	sha, err := rp.git.resolve(c.r.PathValue("sha"))
+	if err != nil {
+		writeError(c.w, http.StatusUnprocessableEntity, "No commit found for SHA: "+c.r.PathValue("sha"))
+		return
+	}
+	out := []map[string]any{}
+	for _, p := range rp.pulls {
+		if p.mergeSHA == sha || rp.headSHA(p) == sha {
+			out = append(out, s.pullJSON(c, rp, p, false))
+		}
+	}
+	writeJSON(c.w, http.StatusOK, out)
 }

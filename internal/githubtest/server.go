@@ -1,10 +1,13 @@
 package githubtest
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -34,6 +37,9 @@ type Server struct {
 	faults []*Fault
 	log    []Request
 	tick   int
+	// mergeDelay: reads of a PR that answer mergeable null after it changes (SetMergeabilityDelay).
+	mergeDelay int
+	used       map[string]int // rate-limit use by token and resource
 }
 
 // Token describes what a bearer token may do. When no token is registered, every request is
@@ -51,9 +57,15 @@ type Token struct {
 	// GitHub Actions to create and approve pull requests.
 	Actions bool
 	// Installation marks a GitHub App installation token: repository answers carry no
-	// "permissions" field for it, as on GitHub.
+	// "permissions" field for it, and GET /user answers 403, as on GitHub.
 	Installation bool
+	// Login is who the token acts as: the author of the PRs it opens and the commits it makes
+	// (an App's is "SLUG[bot]"). Default "flightline".
+	Login string
 }
+
+// defaultLogin is the identity of requests made without a registered token.
+const defaultLogin = "flightline"
 
 // Request is one entry of the request log.
 type Request struct {
@@ -63,6 +75,13 @@ type Request struct {
 	// or "graphql NAME" for a GraphQL operation ("graphql createCommitOnBranch").
 	Op     string
 	Status int // the status answered
+	// The exchange in full: the query, headers and body sent, and the headers and body
+	// answered (for contract tests).
+	Query      url.Values
+	Header     http.Header
+	Body       []byte
+	RespHeader http.Header
+	RespBody   []byte
 }
 
 // Fault makes the emulator misbehave on one operation.
@@ -87,6 +106,15 @@ type Fault struct {
 	// Before runs before the request is handled and outside the emulator's lock: a concurrent
 	// push between the forge's read and its write, for example.
 	Before func()
+	// GraphQL shapes an injected answer to a GraphQL operation as GitHub sends errors: HTTP
+	// 200 with an errors array whose entry has this type (RATE_LIMITED, NOT_FOUND,
+	// UNPROCESSABLE, FORBIDDEN…) and Message. Without it, a 4xx Status on a GraphQL operation
+	// is answered as HTTP 200 with the type GitHub uses for that status, and 401, 403 and 5xx
+	// keep their HTTP status (authentication, secondary rate limits and proxies answer so).
+	GraphQL string
+	// Redirect answers Status (default 307) with Location: Redirect followed by the request's
+	// path and query, without handling the request (a moved repository, a proxy).
+	Redirect string
 
 	fired int
 }
@@ -105,7 +133,7 @@ func WithClock(start time.Time) Option { return func(s *Server) { s.clock = star
 func New(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	s := &Server{t: t, git: "git", dir: t.TempDir(), clock: time.Now().UTC().Truncate(time.Second),
-		repos: map[string]*repo{}, tokens: map[string]Token{}}
+		repos: map[string]*repo{}, tokens: map[string]Token{}, used: map[string]int{}, mergeDelay: 1}
 	for _, o := range opts {
 		o(s)
 	}
@@ -143,6 +171,17 @@ func (s *Server) ClearFaults() {
 	s.faults = nil
 }
 
+// SetMergeabilityDelay makes mergeability asynchronous, as on GitHub: after a PR is opened, or
+// its head or base branch moves, the next n reads of it answer "mergeable": null and
+// "mergeable_state": "unknown", and a merge in that window answers 405 "Pull Request is not
+// mergeable". The default, 1, is what GitHub usually shows: the answer to a PR's creation, or
+// the first read after it changes, says null. 0 computes it at once.
+func (s *Server) SetMergeabilityDelay(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mergeDelay = n
+}
+
 // Log returns a copy of the request log.
 func (s *Server) Log() []Request {
 	s.mu.Lock()
@@ -176,6 +215,7 @@ func (s *Server) now() time.Time {
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	body   bytes.Buffer
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -189,6 +229,7 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
+	w.body.Write(b)
 	return w.ResponseWriter.Write(b)
 }
 
@@ -198,6 +239,9 @@ type call struct {
 	r     *http.Request
 	token Token
 	all   bool // no tokens registered: full rights
+	// prefix is /api/v3 when the request came that way (GitHub Enterprise Server): URLs in
+	// answers keep it.
+	prefix string
 }
 
 func (s *Server) handler() http.Handler {
@@ -206,14 +250,19 @@ func (s *Server) handler() http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		sent := r.URL.Path
 		path := r.URL.Path
+		prefix := ""
+		reqBody := readBody(r)
+		r.Body = io.NopCloser(bytes.NewReader(reqBody))
+		reqHeader := r.Header.Clone()
+		query := r.URL.Query()
 		if p, ok := strings.CutPrefix(path, "/api/v3"); ok && (p == "" || strings.HasPrefix(p, "/")) {
-			path = p
+			path, prefix = p, "/api/v3"
 		}
 		var op string
 		var body []byte
 		graphql := r.Method == http.MethodPost && (path == "/graphql" || r.URL.Path == "/api/graphql")
 		if graphql {
-			body = readBody(r)
+			body = reqBody
 			op = "graphql " + graphqlOp(body)
 		} else {
 			r2 := r.Clone(r.Context())
@@ -227,9 +276,15 @@ func (s *Server) handler() http.Handler {
 		}
 		defer func() {
 			s.mu.Lock()
-			s.log = append(s.log, Request{Method: r.Method, Path: sent, Op: op, Status: sw.status})
+			s.log = append(s.log, Request{Method: r.Method, Path: sent, Op: op, Status: sw.status, Query: query, Header: reqHeader,
+				Body: reqBody, RespHeader: sw.Header().Clone(), RespBody: bytes.Clone(sw.body.Bytes())})
 			s.mu.Unlock()
 		}()
+		resource := "core"
+		if graphql {
+			resource = "graphql"
+		}
+		s.rateHeaders(sw.Header(), r.Header.Get("Authorization"), resource)
 		f := s.fault(op)
 		if f != nil {
 			if f.Delay > 0 {
@@ -242,6 +297,15 @@ func (s *Server) handler() http.Handler {
 			if f.Before != nil {
 				f.Before()
 			}
+			if f.Redirect != "" {
+				status := f.Status
+				if status == 0 {
+					status = http.StatusTemporaryRedirect
+				}
+				sw.Header().Set("Location", f.Redirect+r.URL.RequestURI())
+				sw.WriteHeader(status)
+				return
+			}
 			if f.Status != 0 && !f.Lose {
 				if f.RetryAfter > 0 {
 					sw.Header().Set("Retry-After", fmt.Sprint(f.RetryAfter))
@@ -253,23 +317,27 @@ func (s *Server) handler() http.Handler {
 				if msg == "" {
 					msg = http.StatusText(f.Status)
 				}
+				if graphql {
+					writeGraphQLFault(sw, f, msg, graphqlOp(body))
+					return
+				}
 				writeError(sw, f.Status, msg)
 				return
 			}
 		}
 		if f != nil && f.Lose && f.Status != 0 {
 			lost := &statusWriter{ResponseWriter: httptest.NewRecorder()}
-			s.serve(rest, lost, r, graphql, body)
+			s.serve(rest, lost, r, graphql, body, prefix)
 			writeError(sw, f.Status, http.StatusText(f.Status))
 			return
 		}
-		s.serve(rest, sw, r, graphql, body)
+		s.serve(rest, sw, r, graphql, body, prefix)
 	})
 }
 
 // serve authenticates and handles one request.
-func (s *Server) serve(rest *http.ServeMux, sw *statusWriter, r *http.Request, graphql bool, body []byte) {
-	c := &call{w: sw, r: r}
+func (s *Server) serve(rest *http.ServeMux, sw *statusWriter, r *http.Request, graphql bool, body []byte, prefix string) {
+	c := &call{w: sw, r: r, prefix: prefix}
 	if !s.authenticate(c) {
 		return
 	}
@@ -278,6 +346,59 @@ func (s *Server) serve(rest *http.ServeMux, sw *statusWriter, r *http.Request, g
 		return
 	}
 	rest.ServeHTTP(sw, withCall(r, c))
+}
+
+// rateHeaders sets the x-ratelimit-* headers GitHub sends on every answer: 5000 requests an
+// hour per token and resource (core for REST, graphql), counted from the emulator's start.
+// A fault's Header overrides them.
+func (s *Server) rateHeaders(h http.Header, auth, resource string) {
+	s.mu.Lock()
+	key := auth + "\x00" + resource
+	s.used[key]++
+	used := s.used[key]
+	s.mu.Unlock()
+	const limit = 5000
+	h.Set("X-RateLimit-Limit", fmt.Sprint(limit))
+	h.Set("X-RateLimit-Remaining", fmt.Sprint(max(limit-used, 0)))
+	h.Set("X-RateLimit-Reset", fmt.Sprint(s.clock.Add(time.Hour).Unix()))
+	h.Set("X-RateLimit-Used", fmt.Sprint(used))
+	h.Set("X-RateLimit-Resource", resource)
+}
+
+// graphQLType is the error type GitHub's GraphQL API uses where REST would answer status.
+func graphQLType(status int) string {
+	switch status {
+	case http.StatusNotFound:
+		return "NOT_FOUND"
+	case http.StatusForbidden:
+		return "FORBIDDEN"
+	case http.StatusConflict:
+		return "STALE_DATA"
+	case http.StatusTooManyRequests:
+		return "RATE_LIMITED"
+	case http.StatusBadRequest:
+		return "INVALID"
+	default:
+		return "UNPROCESSABLE"
+	}
+}
+
+// writeGraphQLFault answers an injected fault on a GraphQL operation as GitHub would.
+func writeGraphQLFault(w http.ResponseWriter, f *Fault, msg, op string) {
+	typ := f.GraphQL
+	if typ == "" && (f.Status == http.StatusUnauthorized || f.Status == http.StatusForbidden || f.Status >= 500) {
+		writeError(w, f.Status, msg)
+		return
+	}
+	if typ == "" {
+		typ = graphQLType(f.Status)
+	}
+	status := http.StatusOK
+	if f.Status == http.StatusForbidden && f.GraphQL != "" {
+		status = http.StatusForbidden // a secondary rate limit may come as 403 with a GraphQL body
+	}
+	writeJSON(w, status, map[string]any{"data": map[string]any{op: nil},
+		"errors": []gqlError{{Type: typ, Path: []string{op}, Message: msg, Locations: []gqlLocation{{Line: 1, Column: 1}}}}})
 }
 
 // fault returns the fault for op that fires now, if any.
@@ -310,6 +431,14 @@ func (s *Server) authenticate(c *call) bool {
 	}
 	c.token = tk
 	return true
+}
+
+// login is who the call acts as.
+func (c *call) login() string {
+	if c.token.Login != "" {
+		return c.token.Login
+	}
+	return defaultLogin
 }
 
 // sees says whether the call's token can see the repository.
@@ -390,7 +519,9 @@ type Settings struct {
 	DeleteBranchOnMerge bool // "Automatically delete head branches"
 	// ActionsCanCreatePRs is "Allow GitHub Actions to create and approve pull requests".
 	ActionsCanCreatePRs bool
-	// Protection by branch name.
+	// Protection by branch name. A branch with an entry is protected (even with every switch
+	// off: rules that are all satisfied); one without has no rules, and GitHub refuses to
+	// enable auto-merge on its PRs.
 	Protection map[string]Protection
 }
 
@@ -435,24 +566,11 @@ func (s *Server) repo(fullName string) *repo {
 	return rp
 }
 
-// Push commits files on branch directly, as a person pushing would, and returns the new tip.
+// Push commits files on branch directly, as a person pushing would, and returns the new tip
+// (the commit authored by the GitHub bot; PushAs names the author).
 func (s *Server) Push(fullName, branch string, files map[string][]byte, message string) string {
 	s.t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp := s.repo(fullName)
-	tip, err := rp.git.revParse("refs/heads/" + branch)
-	if err != nil {
-		s.t.Fatalf("githubtest: push to %s: %v", branch, err)
-	}
-	sha, err := rp.git.commitFiles(tip, files, nil, message, s.now())
-	if err == nil {
-		err = rp.git.updateRef("refs/heads/"+branch, sha, tip)
-	}
-	if err != nil {
-		s.t.Fatalf("githubtest: push to %s: %v", branch, err)
-	}
-	return sha
+	return s.PushAs(fullName, branch, "", files, message)
 }
 
 // Branches lists the repository's branches, sorted.
@@ -508,6 +626,8 @@ type PullRequest struct {
 	Labels    []string
 	Comments  []string
 	AutoMerge bool
+	Author    string // the login that opened it
+	Fork      string // the owner of the fork it comes from ("" for a branch of the repository)
 }
 
 // Pull returns PR number n (ok false when there is none).
@@ -522,7 +642,7 @@ func (s *Server) Pull(fullName string, n int) (PullRequest, bool) {
 	}
 	return PullRequest{Number: p.number, Title: p.title, Body: p.body, State: p.state, Merged: p.merged,
 		Head: p.head, HeadSHA: rp.headSHA(p), Base: p.base, MergeSHA: p.mergeSHA, Labels: p.labelNames(),
-		Comments: append([]string(nil), p.comments...), AutoMerge: p.autoMerge}, true
+		Comments: append([]string(nil), p.comments...), AutoMerge: p.autoMerge, Author: p.author, Fork: p.fork}, true
 }
 
 // Pulls returns every PR of the repository, by number.
@@ -570,7 +690,116 @@ func (s *Server) OpenPull(fullName, title, body, head, base string) int {
 	if p == nil {
 		s.t.Fatalf("githubtest: opening a PR from %s: %s %v", head, msg, det)
 	}
+	p.author = defaultLogin
 	return p.number
+}
+
+// PullSpec is a PR that someone other than the forge under test opens.
+type PullSpec struct {
+	Title, Body string
+	Head, Base  string // head branch and base branch (Base default: main)
+	// Author is the login that opens it (and authors its commit); default "flightline".
+	Author string
+	// Fork, when set, is the owner of a fork the head branch lives in (OWNER/NAME's name);
+	// the platform repository's own branch of the same name, if any, is not the PR's.
+	Fork string
+	// Files, when set, are committed (by Author) on a new head branch made from the base tip;
+	// otherwise Head must exist in the repository.
+	Files map[string][]byte
+}
+
+// OpenPullBy opens a PR as spec.Author would, from the repository or from a fork, and returns
+// its number.
+func (s *Server) OpenPullBy(fullName string, spec PullSpec) int {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.repo(fullName)
+	if spec.Base == "" {
+		spec.Base = "main"
+	}
+	if spec.Author == "" {
+		spec.Author = defaultLogin
+	}
+	ref := "refs/heads/" + spec.Head
+	if spec.Fork != "" {
+		ref = forkRef(spec.Fork, spec.Head)
+	}
+	if spec.Files != nil {
+		tip, err := rp.git.revParse("refs/heads/" + spec.Base)
+		if err != nil {
+			s.t.Fatalf("githubtest: base %s: %v", spec.Base, err)
+		}
+		sha, err := rp.git.commitFilesAs(spec.Author, tip, spec.Files, nil, spec.Title+"\n", s.now())
+		if err == nil {
+			err = rp.git.updateRef(ref, sha, "")
+		}
+		if err != nil {
+			s.t.Fatalf("githubtest: head %s: %v", spec.Head, err)
+		}
+	}
+	p, _, msg, det := s.openPullFrom(rp, spec.Title, spec.Body, spec.Head, spec.Base, spec.Fork)
+	if p == nil {
+		s.t.Fatalf("githubtest: opening a PR from %s: %s %v", spec.Head, msg, det)
+	}
+	p.author = spec.Author
+	return p.number
+}
+
+// PushAs commits files on branch as login (a person pushing onto it; "": the GitHub bot) and
+// returns the new tip.
+func (s *Server) PushAs(fullName, branch, login string, files map[string][]byte, message string) string {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.repo(fullName)
+	tip, err := rp.git.revParse("refs/heads/" + branch)
+	if err != nil {
+		s.t.Fatalf("githubtest: push to %s: %v", branch, err)
+	}
+	sha, err := rp.git.commitFilesAs(login, tip, files, nil, message, s.now())
+	if err == nil {
+		err = rp.git.updateRef("refs/heads/"+branch, sha, tip)
+	}
+	if err != nil {
+		s.t.Fatalf("githubtest: push to %s: %v", branch, err)
+	}
+	for _, p := range rp.pulls {
+		if p.state == "open" && p.head == branch && p.fork == "" {
+			p.updated = s.now()
+		}
+	}
+	s.touched(rp, branch)
+	return sha
+}
+
+// EditBody sets the description of PR n, open or merged, as anyone with triage access can.
+func (s *Server) EditBody(fullName string, n int, body string) {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.repo(fullName).pull(n)
+	if p == nil {
+		s.t.Fatalf("githubtest: no PR #%d", n)
+	}
+	p.body, p.updated = body, s.now()
+}
+
+// ClosePull closes PR n without merging it.
+func (s *Server) ClosePull(fullName string, n int) {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.repo(fullName)
+	p := rp.pull(n)
+	if p == nil {
+		s.t.Fatalf("githubtest: no PR #%d", n)
+	}
+	if p.state == "open" {
+		p.lastHead = rp.headSHA(p)
+		p.state, p.closedAt, p.autoMerge = "closed", s.now(), false
+	}
+	p.updated = s.now()
 }
 
 // Parent returns the first parent of commit ("" for a root commit).

@@ -96,7 +96,10 @@ func TestFaults_FireTheirTimesAndAreLogged(t *testing.T) {
 	}
 	log := s.Log()
 	require.Len(t, log, 3)
-	assert.Equal(t, Request{Method: "GET", Path: "/repos/acme/platform", Op: "GET /repos/{owner}/{repo}", Status: 200}, log[2])
+	assert.Equal(t, Request{Method: "GET", Path: "/repos/acme/platform", Op: "GET /repos/{owner}/{repo}", Status: 200},
+		Request{Method: log[2].Method, Path: log[2].Path, Op: log[2].Op, Status: log[2].Status})
+	assert.Contains(t, string(log[2].RespBody), `"full_name":"acme/platform"`, "the answer is logged")
+	assert.Equal(t, "3", log[2].RespHeader.Get("X-RateLimit-Used"), "rate-limit headers on every answer")
 	code, _ := get(t, s, "GET", "/api/v3/repos/acme/platform/git/ref/heads/main", "", nil)
 	assert.Equal(t, 200, code, "GitHub Enterprise Server's /api/v3 prefix")
 	code, _ = get(t, s, "GET", "/repos/acme/nope", "", nil)
@@ -127,6 +130,14 @@ func TestMergeAndRevert_RealGitConflicts(t *testing.T) {
 	s.Push(repo, "feature", map[string][]byte{"f.txt": []byte("two\n")}, "change")
 	n := s.OpenPull(repo, "change f", "body", "feature", "main")
 	code, body := get(t, s, "PUT", "/repos/acme/platform/pulls/1/merge", "", map[string]string{"merge_method": "squash"})
+	assert.Equal(t, 405, code, "GitHub has not computed the new PR's mergeability yet: %s", body)
+	code, body = get(t, s, "GET", "/repos/acme/platform/pulls/1", "", nil)
+	require.Equal(t, 200, code)
+	assert.Contains(t, body, `"mergeable":null`, "the first read after the PR opened")
+	code, body = get(t, s, "GET", "/repos/acme/platform/pulls/1", "", nil)
+	require.Equal(t, 200, code)
+	assert.Contains(t, body, `"mergeable_state":"clean"`, "then it is computed")
+	code, body = get(t, s, "PUT", "/repos/acme/platform/pulls/1/merge", "", map[string]string{"merge_method": "squash"})
 	require.Equal(t, 200, code, body)
 	p, _ := s.Pull(repo, n)
 	assert.True(t, p.Merged)
@@ -149,4 +160,46 @@ func TestFaults_LatencyHonoursTheClientDeadline(t *testing.T) {
 	require.Error(t, err, "the delayed answer misses the client's deadline")
 	code, _ := get(t, s, "GET", "/repos/acme/platform", "", nil)
 	assert.Equal(t, 200, code, "the fault fired once")
+}
+
+func TestFaults_GraphQLErrorsAsGitHubSendsThem(t *testing.T) {
+	s := newTestServer(t)
+	const op = "graphql revertPullRequest"
+	doc := map[string]any{"query": "mutation($input:RevertPullRequestInput!){revertPullRequest(input: $input){revertPullRequest{number}}}",
+		"variables": map[string]any{"input": map[string]any{"pullRequestId": "PR_x"}}}
+	tests := []struct {
+		name       string
+		fault      Fault
+		wantStatus int
+		wantType   string
+	}{
+		{"4xxBecomes200WithType", Fault{Op: op, Status: 422, Message: "nope"}, 200, "UNPROCESSABLE"},
+		{"NotFound", Fault{Op: op, Status: 404, Message: "Could not resolve to a node"}, 200, "NOT_FOUND"},
+		{"PrimaryRateLimit", Fault{Op: op, Status: 200, GraphQL: "RATE_LIMITED", Message: "API rate limit exceeded for user ID 1."}, 200, "RATE_LIMITED"},
+		{"SecondaryAs403", Fault{Op: op, Status: 403, GraphQL: "RATE_LIMITED", Message: "You have exceeded a secondary rate limit."}, 403, "RATE_LIMITED"},
+		{"ProxyErrorKeepsItsStatus", Fault{Op: op, Status: 502}, 502, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s.ClearFaults()
+			f := tt.fault
+			f.Times = 1
+			s.Inject(&f)
+			code, body := get(t, s, "POST", "/graphql", "", doc)
+			assert.Equal(t, tt.wantStatus, code)
+			if tt.wantType == "" {
+				assert.Contains(t, body, `"message"`)
+				return
+			}
+			var out struct {
+				Data   map[string]any
+				Errors []struct{ Type, Message string }
+			}
+			require.NoError(t, json.Unmarshal([]byte(body), &out))
+			require.Len(t, out.Errors, 1)
+			assert.Equal(t, tt.wantType, out.Errors[0].Type)
+			assert.Equal(t, tt.fault.Message, out.Errors[0].Message)
+			assert.Contains(t, out.Data, "revertPullRequest")
+		})
+	}
 }

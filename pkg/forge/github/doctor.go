@@ -17,6 +17,8 @@ const (
 	Pass Status = "ok"
 	Warn Status = "warn" // works, with a caveat (the detail says which)
 	Fail Status = "FAIL"
+	// Unknown: the token cannot see this; the detail says what it cannot see and how to tell.
+	Unknown Status = "unknown"
 )
 
 // Check is one line of a diagnosis: what was checked, how it went, and on anything but Pass
@@ -74,7 +76,7 @@ func (f *Forge) checkActions(ctx context.Context) Check {
 	c := Check{Name: "GitHub Actions may create pull requests in " + f.repo}
 	p, _, err := f.rest.Repositories.GetDefaultWorkflowPermissions(ctx, f.owner, f.name)
 	if err != nil {
-		c.Status, c.Detail = Warn, "could not read the setting (it needs Administration: read); it only matters when the token is a workflow's GITHUB_TOKEN"
+		c.Status, c.Detail = Unknown, "cannot see: reading this setting needs Administration: read, which this token lacks; it only matters when the token is a workflow's GITHUB_TOKEN"
 		return c
 	}
 	if p.GetCanApprovePullRequestReviews() {
@@ -85,9 +87,15 @@ func (f *Forge) checkActions(ctx context.Context) Check {
 	return c
 }
 
+// checkAutoMerge reads "Allow auto-merge", which GitHub shows only to tokens that may write to
+// the repository's contents: a read-only token is told so instead of a guess.
 func (f *Forge) checkAutoMerge() Check {
 	c := Check{Name: "auto-merge allowed in " + f.repo}
-	if f.autoAllowed {
+	if f.autoAllowed == nil {
+		c.Status, c.Detail = Unknown, `cannot see: GitHub shows a repository's merge settings only to tokens that may write to its contents ("To view merge-related settings, you must have the contents:read and contents:write permissions"), and this one cannot; run doctor with the token promote and rollback use to tell whether Settings → General → Pull Requests → "Allow auto-merge" is ticked`
+		return c
+	}
+	if *f.autoAllowed {
 		c.Status = Pass
 		return c
 	}

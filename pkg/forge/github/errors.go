@@ -79,8 +79,16 @@ func (f *Forge) explain(what string, err error) error {
 		out = fmt.Errorf("%s: %w: %s — in %s, Settings → Actions → General → Workflow permissions, tick \"Allow GitHub Actions to create and approve pull requests\"; better, use a GitHub App installation token, whose PRs also trigger %s's own checks", what, ErrPermission, msg, repo, repo)
 	case strings.Contains(low, "protected branch") || strings.Contains(low, "branch protection") || strings.Contains(low, "repository rule"):
 		out = fmt.Errorf("%s: %w: %s — a branch protection rule or ruleset on %s refuses this; let the token's app or user bypass it, or merge through a PR (merge: auto)", what, ErrPermission, msg, repo)
-	case status == http.StatusForbidden && (strings.Contains(low, "rate limit")):
-		out = fmt.Errorf("%s: %w: %s — wait for the limit to reset, or use a GitHub App token (higher limits)", what, ErrUnavailable, msg)
+	case strings.Contains(low, "rate limit"):
+		// REST answers 403/429; GraphQL answers 200 with a RATE_LIMITED error (or 200/403 for a
+		// secondary limit): the same thing for the user.
+		when := "wait for the limit to reset"
+		if f.tr != nil {
+			if reset := f.tr.lastReset(); !reset.IsZero() {
+				when = "wait until it resets at " + reset.UTC().Format("15:04:05 MST")
+			}
+		}
+		out = fmt.Errorf("%s: %w: GitHub's rate limit: %s — %s (Flightline waits up to WithRetry's maxWait by itself), or use a GitHub App token (higher limits)", what, ErrUnavailable, msg, when)
 	case status == http.StatusForbidden || strings.Contains(low, "resource not accessible") || strings.Contains(low, "must have admin rights"):
 		out = fmt.Errorf("%s: %w: %s — the token cannot do this on %s: give it Contents: write and Pull requests: write (fine-grained PAT or GitHub App installation), or the repo scope (classic PAT). A workflow's GITHUB_TOKEN only reaches its own repository", what, ErrPermission, msg, repo)
 	case strings.Contains(low, "could not resolve to a repository"):

@@ -5,7 +5,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"sort"
@@ -45,15 +47,22 @@ type Forge struct {
 	findPages         int
 	perPage           int // PRs per page in Find (100; tests lower it)
 	attempts          int
+	backoff           time.Duration
+	mergeWait         int // reads of a PR's mergeability before giving up on GitHub's background job
 	now               func() time.Time
+	sleep             func(context.Context, time.Duration) error
+	tr                *transport
 
 	defaultBranch string
 	repoNodeID    string
 	perms         map[string]bool
-	autoAllowed   bool
+	// autoAllowed is the repository's "Allow auto-merge", nil when GitHub did not say: it shows
+	// merge settings only to tokens with write access to contents.
+	autoAllowed *bool
 
 	mu      sync.Mutex
 	nodeIDs map[int]string // PR number → GraphQL node ID, from every PR read
+	login   string         // the token's login, once Identity read it
 }
 
 var _ forge.Forge = (*Forge)(nil)
@@ -62,8 +71,10 @@ type config struct {
 	baseURL, graphqlURL string
 	httpClient          *http.Client
 	method              string
+	userAgent           string
 	findPages           int
 	attempts            int
+	mergeWait           int
 	backoff, maxWait    time.Duration
 	now                 func() time.Time
 	sleep               func(context.Context, time.Duration) error
@@ -83,6 +94,15 @@ func WithGraphQLURL(u string) Option { return func(c *config) { c.graphqlURL = u
 // WithHTTPClient sets the HTTP client whose transport and timeout are used (default: a
 // client with http.DefaultTransport and a 30 s timeout). The token is added by the forge.
 func WithHTTPClient(hc *http.Client) Option { return func(c *config) { c.httpClient = hc } }
+
+// WithUserAgent sets the User-Agent of every request (default "flightline/dev"; the binary
+// passes flightline/VERSION). GitHub asks every client to name itself.
+func WithUserAgent(ua string) Option { return func(c *config) { c.userAgent = ua } }
+
+// WithMergeabilityWait bounds how many times Merge reads a PR whose mergeability GitHub has
+// not computed yet ("mergeable": null) before merging anyway, waiting the retry backoff
+// between reads (default 5: 1+2+4+8 s with the default backoff).
+func WithMergeabilityWait(reads int) Option { return func(c *config) { c.mergeWait = reads } }
 
 // WithMergeMethod sets how PRs merge: "squash" (default), "merge" or "rebase".
 func WithMergeMethod(m string) Option { return func(c *config) { c.method = m } }
@@ -121,8 +141,8 @@ func graphqlURL(base string) string {
 // settings, the token's permissions), so that a token that cannot see it fails here with a
 // message that says what to do.
 func New(ctx context.Context, repo, token string, opts ...Option) (*Forge, error) {
-	c := config{baseURL: DefaultBaseURL, method: "squash", findPages: 3, attempts: 4, backoff: time.Second,
-		maxWait: time.Minute, now: time.Now, sleep: sleepCtx}
+	c := config{baseURL: DefaultBaseURL, method: "squash", userAgent: "flightline/dev", findPages: 3, attempts: 4, mergeWait: 5,
+		backoff: time.Second, maxWait: time.Minute, now: time.Now, sleep: sleepCtx}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -153,18 +173,19 @@ func New(ctx context.Context, repo, token string, opts ...Option) (*Forge, error
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
-	client := &http.Client{Timeout: hc.Timeout, Transport: &transport{base: rt, token: token, attempts: c.attempts,
-		backoff: c.backoff, maxWait: c.maxWait, now: c.now, sleep: c.sleep}}
+	tr := &transport{base: rt, token: token, userAgent: c.userAgent, attempts: c.attempts,
+		backoff: c.backoff, maxWait: c.maxWait, now: c.now, sleep: c.sleep, hosts: apiHosts(base, c.graphqlURL)}
+	client := &http.Client{Timeout: hc.Timeout, Transport: tr}
 	restBase := base + "/"
 	rest, err := gh.NewClient(gh.WithHTTPClient(client), gh.WithURLs(&restBase, &restBase), gh.WithDisableRateLimitCheck(),
-		gh.WithUserAgent("flightline"))
+		gh.WithUserAgent(c.userAgent))
 	if err != nil {
 		return nil, fmt.Errorf("GitHub API URL %q: %w", base, err)
 	}
 	owner, name, _ := strings.Cut(repo, "/")
 	f := &Forge{owner: owner, name: name, repo: repo, token: token, rest: rest,
 		gql: githubv4.NewEnterpriseClient(c.graphqlURL, client), method: c.method, findPages: max(c.findPages, 1), perPage: 100,
-		attempts: c.attempts, now: c.now, nodeIDs: map[int]string{}}
+		attempts: c.attempts, backoff: c.backoff, mergeWait: max(c.mergeWait, 1), now: c.now, sleep: c.sleep, tr: tr, nodeIDs: map[int]string{}}
 	r, _, err := rest.Repositories.Get(ctx, owner, name)
 	if err != nil {
 		if status, msg := apiStatus(err); status == http.StatusNotFound {
@@ -172,7 +193,7 @@ func New(ctx context.Context, repo, token string, opts ...Option) (*Forge, error
 		}
 		return nil, f.explain("opening the platform repository "+repo, err)
 	}
-	f.defaultBranch, f.repoNodeID, f.autoAllowed = r.GetDefaultBranch(), r.GetNodeID(), r.GetAllowAutoMerge()
+	f.defaultBranch, f.repoNodeID, f.autoAllowed = r.GetDefaultBranch(), r.GetNodeID(), r.AllowAutoMerge
 	if p := r.GetPermissions(); p != nil {
 		f.perms = map[string]bool{"admin": p.GetAdmin(), "push": p.GetPush(), "pull": p.GetPull()}
 	}
@@ -228,7 +249,8 @@ func short(s string) string {
 // toPR converts a REST PR and remembers its node ID.
 func (f *Forge) toPR(p *gh.PullRequest) forge.PR {
 	pr := forge.PR{Number: p.GetNumber(), URL: p.GetHTMLURL(), Title: p.GetTitle(), Body: p.GetBody(),
-		State: forge.StateOpen, Branch: p.GetHead().GetRef(), Base: p.GetBase().GetRef(), HeadSHA: p.GetHead().GetSHA()}
+		State: forge.StateOpen, Branch: p.GetHead().GetRef(), Base: p.GetBase().GetRef(), HeadSHA: p.GetHead().GetSHA(),
+		Author: p.GetUser().GetLogin(), Fork: f.isFork(p)}
 	switch {
 	case p.MergedAt != nil || p.GetMerged():
 		pr.State, pr.MergeSHA = forge.StateMerged, p.GetMergeCommitSHA()
@@ -274,17 +296,26 @@ func (f *Forge) Get(ctx context.Context, id string) (forge.PR, error) {
 
 // openFor finds the open PR whose head is branch.
 func (f *Forge) openFor(ctx context.Context, branch string) (forge.PR, bool, error) {
+	p, ok, err := f.openPull(ctx, branch)
+	if !ok || err != nil {
+		return forge.PR{}, false, err
+	}
+	return f.toPR(p), true, nil
+}
+
+// openPull finds the open PR whose head is branch of this repository, as GitHub answers it.
+func (f *Forge) openPull(ctx context.Context, branch string) (*gh.PullRequest, bool, error) {
 	list, _, err := f.rest.PullRequests.List(ctx, f.owner, f.name, &gh.PullRequestListOptions{State: "open", Head: f.owner + ":" + branch,
 		ListOptions: gh.ListOptions{PerPage: 10}})
 	if err != nil {
-		return forge.PR{}, false, f.explain(fmt.Sprintf("looking for the open PR of branch %s in %s", branch, f.repo), err)
+		return nil, false, f.explain(fmt.Sprintf("looking for the open PR of branch %s in %s", branch, f.repo), err)
 	}
 	for _, p := range list {
 		if p.GetHead().GetRef() == branch {
-			return f.toPR(p), true, nil
+			return p, true, nil
 		}
 	}
-	return forge.PR{}, false, nil
+	return nil, false, nil
 }
 
 // Find lists the PRs of q.Base in q.State whose body holds every q.Text, newest first. It reads
@@ -400,8 +431,26 @@ func (f *Forge) commit(ctx context.Context, branch, expected, title, body string
 	if body != "" {
 		in.Message.Body = githubv4.NewString(githubv4.String(body))
 	}
-	if err := f.gql.Mutate(ctx, &m, in, nil); err != nil {
+	var found string
+	err := f.write(ctx, func() error { return f.gql.Mutate(ctx, &m, in, nil) }, func() (bool, error) {
+		// The lost answer made the commit: the branch moved on from expected to a commit
+		// with these files. (Moved elsewhere: the retry loses its compare-and-swap, and
+		// commitRetry sorts that out.)
+		head, err := f.Head(ctx, branch)
+		if err != nil || head == expected {
+			return false, err
+		}
+		same, err := f.sameFiles(ctx, head, files)
+		if same {
+			found = head
+		}
+		return same, err
+	})
+	if err != nil {
 		return commitResult{}, err
+	}
+	if found != "" {
+		return commitResult{oid: found}, nil
 	}
 	c := m.CreateCommitOnBranch.Commit
 	r := commitResult{oid: c.Oid, tree: c.Tree.Oid}
@@ -439,7 +488,13 @@ func (f *Forge) Propose(ctx context.Context, c forge.Change) (forge.PR, forge.Re
 		return forge.PR{}, "", fmt.Errorf("PR title %q: must be one line", c.Title)
 	}
 	what := fmt.Sprintf("proposing %s on %s", c.Branch, f.repo)
-	_, _, err := f.rest.Git.CreateRef(ctx, f.owner, f.name, gh.CreateRef{Ref: "refs/heads/" + c.Branch, SHA: c.BaseSHA})
+	err := f.write(ctx, func() error {
+		_, _, err := f.rest.Git.CreateRef(ctx, f.owner, f.name, gh.CreateRef{Ref: "refs/heads/" + c.Branch, SHA: c.BaseSHA})
+		return err
+	}, func() (bool, error) { // the lost answer made the branch: it is at the base commit
+		head, err := f.Head(ctx, c.Branch)
+		return err == nil && head == c.BaseSHA, err
+	})
 	if err != nil {
 		err = f.explain(what, err)
 		if !errors.Is(err, forge.ErrExists) {
@@ -495,8 +550,19 @@ func (f *Forge) create(ctx context.Context, c forge.Change) (forge.PR, error) {
 	if res.tree != "" && res.tree == res.parentTree {
 		return forge.PR{}, fmt.Errorf("%s: the files already have this content at %s: %w", what, short(c.BaseSHA), forge.ErrEmpty)
 	}
-	p, _, err := f.rest.PullRequests.Create(ctx, f.owner, f.name, gh.CreatePullRequest{Title: gh.Ptr(c.Title), Head: c.Branch,
-		Base: c.Base, Body: gh.Ptr(c.Body)})
+	var p *gh.PullRequest
+	err = f.write(ctx, func() error {
+		var err error
+		p, _, err = f.rest.PullRequests.Create(ctx, f.owner, f.name, gh.CreatePullRequest{Title: gh.Ptr(c.Title), Head: c.Branch,
+			Base: c.Base, Body: gh.Ptr(c.Body)})
+		return err
+	}, func() (bool, error) { // the lost answer opened the PR: it is the open PR of the branch
+		existing, ok, err := f.openPull(ctx, c.Branch)
+		if ok {
+			p = existing
+		}
+		return ok, err
+	})
 	if err != nil {
 		if status, msg := apiStatus(err); status == http.StatusUnprocessableEntity && strings.Contains(msg, "already exists") {
 			return forge.PR{}, fmt.Errorf("%s: %w", what, errPRExists)
@@ -608,12 +674,19 @@ func (f *Forge) update(ctx context.Context, pr forge.PR, c forge.Change) (forge.
 // labels, sorted.
 func (f *Forge) addLabels(ctx context.Context, n int, labels []string) ([]string, error) {
 	what := fmt.Sprintf("labelling PR #%d of %s with %s", n, f.repo, strings.Join(labels, ", "))
-	got, _, err := f.rest.Issues.AddLabelsToIssue(ctx, f.owner, f.name, n, labels)
+	// Adding labels a PR already has changes nothing: repeating it after a lost answer is safe.
+	var got []*gh.Label
+	add := func() error {
+		var err error
+		got, err = f.postLabels(ctx, n, labels)
+		return err
+	}
+	err := f.write(ctx, add, nil)
 	if status, _ := apiStatus(err); err != nil && status == http.StatusUnprocessableEntity {
 		if err := f.EnsureLabels(ctx, labels); err != nil {
 			return nil, err
 		}
-		got, _, err = f.rest.Issues.AddLabelsToIssue(ctx, f.owner, f.name, n, labels)
+		err = f.write(ctx, add, nil)
 	}
 	if err != nil {
 		return nil, f.explain(what, err)
@@ -626,16 +699,70 @@ func (f *Forge) addLabels(ctx context.Context, n int, labels []string) ([]string
 	return names, nil
 }
 
+// postLabels adds labels to issue n with the body GitHub's description gives
+// ({"labels": [...]}; go-github sends a bare array, which GitHub accepts but does not describe).
+func (f *Forge) postLabels(ctx context.Context, n int, labels []string) ([]*gh.Label, error) {
+	req, err := f.rest.NewRequest(ctx, http.MethodPost, fmt.Sprintf("repos/%s/%s/issues/%d/labels", f.owner, f.name, n), map[string][]string{"labels": labels})
+	if err != nil {
+		return nil, err
+	}
+	var got []*gh.Label
+	if _, err := f.rest.Do(req, &got); err != nil {
+		return nil, err
+	}
+	return got, nil
+}
+
 // EnsureLabels creates the labels the repository does not have yet.
 func (f *Forge) EnsureLabels(ctx context.Context, labels []string) error {
 	for _, l := range labels {
-		_, _, err := f.rest.Issues.CreateLabel(ctx, f.owner, f.name, gh.CreateIssueLabelRequest{Name: l, Color: gh.Ptr("0e8a16"),
-			Description: gh.Ptr("set by Flightline")})
+		// Creating a label twice answers 422 already_exists: repeating it after a lost answer is safe.
+		err := f.write(ctx, func() error {
+			_, _, err := f.rest.Issues.CreateLabel(ctx, f.owner, f.name, gh.CreateIssueLabelRequest{Name: l, Color: gh.Ptr("0e8a16"),
+				Description: gh.Ptr("set by Flightline")})
+			return err
+		}, nil)
 		if status, msg := apiStatus(err); err != nil && !(status == http.StatusUnprocessableEntity && strings.Contains(msg, "already_exists")) {
 			return f.explain(fmt.Sprintf("creating label %q in %s", l, f.repo), err)
 		}
 	}
 	return nil
+}
+
+// answerLost says whether err leaves unknown whether GitHub did the write: a 5xx (GitHub
+// answers 502/504 on timeouts after doing the work), a timeout or a dropped connection.
+func answerLost(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return false
+	}
+	status, _ := apiStatus(err)
+	if status >= 500 {
+		return true
+	}
+	var ue *url.Error
+	return status == 0 && (errors.As(err, &ue) || errors.Is(err, io.ErrUnexpectedEOF))
+}
+
+// write runs a write that is not idempotent (a POST, a GraphQL mutation), which the transport
+// does not retry. When its answer is lost, GitHub may have done it anyway: before trying
+// again, look says whether what the write makes is already there (then it is done). A nil
+// look means repeating the write is harmless. It tries up to WithRetry's attempts, waiting
+// the backoff between tries, and returns the last error.
+func (f *Forge) write(ctx context.Context, do func() error, look func() (bool, error)) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		if err = do(); !answerLost(err) || attempt >= f.attempts || ctx.Err() != nil {
+			return err
+		}
+		if err := f.sleep(ctx, f.backoff<<(attempt-1)); err != nil {
+			return err
+		}
+		if look != nil {
+			if done, lerr := look(); lerr == nil && done {
+				return nil
+			}
+		}
+	}
 }
 
 // nodeID returns the GraphQL ID of PR n.
@@ -660,40 +787,94 @@ func (f *Forge) manual(pr forge.PR) string {
 }
 
 // Merge merges the open pr. It re-reads the PR first and refuses (forge.ErrStale) when its
-// head or body changed since the caller read it: what merges is what was proposed. With
-// opts.Auto it enables auto-merge (the PR merges when reviews and checks allow, and is returned
-// open with AutoMerge set); when GitHub answers that the PR is already mergeable ("clean
-// status") or auto-merge is off for the repository, it merges now. A merge queue, a required
-// review or a pending check leaves the PR open with forge.ErrNotMergeable and the command to
-// finish by hand. 5xx answers are retried; when they persist the PR is left open and usable.
+// head or body changed since the caller read it: what merges is what was proposed.
+//
+// GitHub computes a PR's mergeability in the background after it is opened or updated
+// ("If the value is null, then GitHub has started a background job to compute the
+// mergeability. After giving the job time to complete, resubmit the request." — GET a pull
+// request, GitHub's REST description): Merge reads it again, waiting the retry backoff, up to
+// WithMergeabilityWait times, and a 405 "Pull Request is not mergeable" answered while it is
+// still unknown is retried the same way.
+//
+// With opts.Auto it enables auto-merge (the PR merges when reviews and checks allow, and is
+// returned open with AutoMerge set). When GitHub answers that the PR is already mergeable
+// ("clean status"), that auto-merge is off for the repository, or that the base branch has
+// no protection rules ("Protected branch rules not configured for this branch": nothing can
+// gate the PR, so auto-merge has nothing to wait for), it merges now — the last only when
+// GitHub computes the PR mergeable with nothing pending — and says so in the returned PR's
+// Note. A merge queue, a required review or a pending check leaves the PR open with
+// forge.ErrNotMergeable and the command to finish by hand. 5xx answers are retried; when
+// they persist the PR is left open and usable.
 func (f *Forge) Merge(ctx context.Context, pr forge.PR, opts forge.MergeOptions) (forge.PR, error) {
 	if pr.Number <= 0 {
 		return forge.PR{}, fmt.Errorf("merging %s: a GitHub PR needs its number", pr.Ref())
 	}
-	cur, err := f.Get(ctx, strconv.Itoa(pr.Number))
+	p, err := f.settled(ctx, pr.Number)
 	if err != nil {
 		return forge.PR{}, err
 	}
+	cur := f.toPR(p)
 	if cur.State != forge.StateOpen {
 		return forge.PR{}, fmt.Errorf("merging %s: it is %s, not open", pr.Ref(), cur.State)
 	}
 	if (pr.HeadSHA != "" && cur.HeadSHA != pr.HeadSHA) || cur.Body != pr.Body {
 		return forge.PR{}, fmt.Errorf("merging %s: it changed since it was read (head %s → %s, or its description): %w", pr.Ref(), short(pr.HeadSHA), short(cur.HeadSHA), forge.ErrStale)
 	}
-	if opts.Auto {
-		done, err := f.enableAuto(ctx, cur)
-		if err == nil {
-			return done, nil
-		}
-		if !errors.Is(err, errMergeNow) {
-			return forge.PR{}, err
-		}
+	if !opts.Auto {
+		return f.mergeNow(ctx, cur)
 	}
-	return f.mergeNow(ctx, cur)
+	done, err := f.enableAuto(ctx, cur)
+	switch {
+	case err == nil:
+		return done, nil
+	case errors.Is(err, errNoProtection):
+		// Nothing else may gate the PR either: GitHub must compute it mergeable, nothing
+		// pending (clean; unstable and has_hooks are non-required checks).
+		switch state := p.GetMergeableState(); {
+		case p.Mergeable != nil && *p.Mergeable && (state == "clean" || state == "unstable" || state == "has_hooks"):
+			merged, err := f.mergeNow(ctx, cur)
+			if err == nil {
+				merged.Note = fmt.Sprintf("auto-merge was refused because %s of %s has no branch protection rules (nothing could gate the PR), so it was merged directly", cur.Base, f.repo)
+			}
+			return merged, err
+		case state == "dirty":
+			return forge.PR{}, fmt.Errorf("merging %s: %w: it conflicts with %s; the PR is open: update it and merge by hand", pr.Ref(), forge.ErrConflict, cur.Base)
+		default:
+			return forge.PR{}, fmt.Errorf("merging %s: %w: GitHub refused auto-merge because %s has no branch protection rules, and the PR is not ready to merge directly (mergeable_state %q); the PR is open: add a protection rule to %s for merge: auto, or merge it by hand: %s",
+				pr.Ref(), forge.ErrNotMergeable, cur.Base, state, cur.Base, f.manual(cur))
+		}
+	case errors.Is(err, errMergeNow):
+		return f.mergeNow(ctx, cur)
+	default:
+		return forge.PR{}, err
+	}
 }
 
-// errMergeNow: auto-merge is not possible but a direct merge may be.
-var errMergeNow = errors.New("merge directly")
+// settled reads PR n until GitHub has computed its mergeability (an open PR's "mergeable"
+// is no longer null), at most WithMergeabilityWait reads; the last read is returned either way.
+func (f *Forge) settled(ctx context.Context, n int) (*gh.PullRequest, error) {
+	for read := 1; ; read++ {
+		p, _, err := f.rest.PullRequests.Get(ctx, f.owner, f.name, n)
+		if err != nil {
+			return nil, f.explain(fmt.Sprintf("reading PR #%d of %s", n, f.repo), err)
+		}
+		f.toPR(p) // remember its node ID
+		if p.GetState() != "open" || p.Mergeable != nil || read >= f.mergeWait {
+			return p, nil
+		}
+		if err := f.sleep(ctx, f.backoff<<(read-1)); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// Auto-merge refusals that lead to a direct merge.
+var (
+	// errMergeNow: auto-merge is not possible but a direct merge may be.
+	errMergeNow = errors.New("merge directly")
+	// errNoProtection: GitHub refuses auto-merge on a base branch without protection rules.
+	errNoProtection = errors.New("no branch protection rules")
+)
 
 func (f *Forge) enableAuto(ctx context.Context, pr forge.PR) (forge.PR, error) {
 	id, err := f.nodeID(ctx, pr.Number)
@@ -710,17 +891,33 @@ func (f *Forge) enableAuto(ctx context.Context, pr forge.PR) (forge.PR, error) {
 	in := githubv4.EnablePullRequestAutoMergeInput{PullRequestID: githubv4.ID(id), MergeMethod: &method,
 		ExpectedHeadOid: githubv4.NewGitObjectID(githubv4.GitObjectID(pr.HeadSHA)),
 		CommitHeadline:  githubv4.NewString(githubv4.String(title)), CommitBody: githubv4.NewString(githubv4.String(pr.Body))}
-	err = f.gql.Mutate(ctx, &m, in, nil)
+	// Enabling auto-merge twice leaves it enabled; after a lost answer, look whether it is.
+	err = f.write(ctx, func() error { return f.gql.Mutate(ctx, &m, in, nil) }, func() (bool, error) {
+		p, _, err := f.rest.PullRequests.Get(ctx, f.owner, f.name, pr.Number)
+		return err == nil && p.AutoMerge != nil, err
+	})
 	if err == nil {
 		pr.AutoMerge = true
 		return pr, nil
 	}
+	// GitHub's refusals, as the GraphQL error message (gh prints them as "GraphQL: Pull
+	// request … (enablePullRequestAutoMerge)").
 	low := strings.ToLower(err.Error())
-	if strings.Contains(low, "clean status") || strings.Contains(low, "unstable status") || strings.Contains(low, "has_hooks status") ||
-		strings.Contains(low, "auto merge is not allowed") {
+	switch {
+	case strings.Contains(low, "protected branch rules not configured"):
+		return forge.PR{}, errNoProtection
+	case strings.Contains(low, "clean status") || strings.Contains(low, "unstable status") || strings.Contains(low, "has_hooks status") ||
+		strings.Contains(low, "auto merge is not allowed"):
 		return forge.PR{}, errMergeNow
 	}
 	return forge.PR{}, f.explain(fmt.Sprintf("enabling auto-merge on %s", pr.Ref()), err)
+}
+
+// notComputed: a 405 "Pull Request is not mergeable" answered while GitHub has not computed the
+// PR's mergeability yet.
+func (f *Forge) notComputed(ctx context.Context, n int) bool {
+	p, _, err := f.rest.PullRequests.Get(context.WithoutCancel(ctx), f.owner, f.name, n)
+	return err == nil && p.GetState() == "open" && (p.Mergeable == nil || p.GetMergeableState() == "unknown")
 }
 
 func (f *Forge) mergeNow(ctx context.Context, pr forge.PR) (forge.PR, error) {
@@ -728,11 +925,27 @@ func (f *Forge) mergeNow(ctx context.Context, pr forge.PR) (forge.PR, error) {
 	opts := &gh.PullRequestOptions{SHA: pr.HeadSHA, MergeMethod: f.method, CommitTitle: fmt.Sprintf("%s (#%d)", pr.Title, pr.Number)}
 	var res *gh.PullRequestMergeResult
 	var err error
-	for attempt := 0; attempt < 2; attempt++ {
+	for attempt, waits := 0, 0; ; attempt++ {
 		res, _, err = f.rest.PullRequests.Merge(ctx, f.owner, f.name, pr.Number, pr.Body, opts)
-		if status, msg := apiStatus(err); err == nil || !(status == http.StatusMethodNotAllowed && strings.Contains(msg, "Base branch was modified")) {
+		status, msg := apiStatus(err)
+		if err == nil || status != http.StatusMethodNotAllowed {
 			break
 		}
+		if strings.Contains(msg, "Base branch was modified") && attempt == 0 {
+			continue
+		}
+		// GitHub refuses a merge while the PR's test merge has not run: wait for it (bounded).
+		if strings.Contains(msg, "not mergeable") && waits+1 < f.mergeWait && f.notComputed(ctx, pr.Number) {
+			if serr := f.sleep(ctx, f.backoff<<waits); serr != nil {
+				return forge.PR{}, serr
+			}
+			waits++
+			if _, serr := f.settled(ctx, pr.Number); serr != nil {
+				return forge.PR{}, serr
+			}
+			continue
+		}
+		break
 	}
 	if err != nil {
 		status, msg := apiStatus(err)
@@ -751,8 +964,11 @@ func (f *Forge) mergeNow(ctx context.Context, pr forge.PR) (forge.PR, error) {
 			return f.afterMerge(ctx, cur)
 		}
 		if status == http.StatusMethodNotAllowed {
-			if state := f.mergeableState(ctx, pr.Number); state == "dirty" {
+			switch state := f.mergeableState(ctx, pr.Number); state {
+			case "dirty":
 				return forge.PR{}, fmt.Errorf("%s: %w: the PR conflicts with %s; it is open: update it and merge by hand", what, forge.ErrConflict, pr.Base)
+			case "unknown", "":
+				return forge.PR{}, fmt.Errorf("%s: %w: %s, and GitHub had still not computed whether it can merge after %d reads; the PR is open: run again, or merge it by hand: %s", what, forge.ErrNotMergeable, msg, f.mergeWait, f.manual(pr))
 			}
 			return forge.PR{}, fmt.Errorf("%s: %w: %s; the PR is open: merge it by hand: %s", what, forge.ErrNotMergeable, msg, f.manual(pr))
 		}
@@ -811,7 +1027,20 @@ func (f *Forge) Revert(ctx context.Context, pr forge.PR, r forge.RevertRequest) 
 	if r.Body != "" {
 		in.Body = githubv4.NewString(githubv4.String(r.Body))
 	}
-	if err := f.gql.Mutate(ctx, &m, in, nil); err != nil {
+	// GitHub may answer 502/504 after opening the revert PR: before trying again, look for the
+	// revert PR the lost answer made, so that a retry never opens a second one.
+	var found *forge.PR
+	err = f.write(ctx, func() error { return f.gql.Mutate(ctx, &m, in, nil) }, func() (bool, error) {
+		rv, ok, err := f.findRevert(ctx, pr, r)
+		if ok {
+			found = &rv
+		}
+		return ok, err
+	})
+	if err == nil && found != nil {
+		return f.labelRevert(ctx, *found, r)
+	}
+	if err != nil {
 		err = f.explain(what, err)
 		// GitHub's refusals to revert are worded in several ways; any refusal that is not about
 		// access, existence or availability means the revert cannot be made as is, which the
@@ -828,6 +1057,33 @@ func (f *Forge) Revert(ctx context.Context, pr forge.PR, r forge.RevertRequest) 
 	f.mu.Lock()
 	f.nodeIDs[rv.Number] = rv.ID
 	f.mu.Unlock()
+	return f.labelRevert(ctx, out, r)
+}
+
+// findRevert looks for the open revert PR of pr that a revertPullRequest whose answer was lost
+// opened: on pr's base, from a branch of this repository that GitHub names revert-N-…, with
+// the title and body asked for. It reads the 30 newest open PRs on the base.
+func (f *Forge) findRevert(ctx context.Context, pr forge.PR, r forge.RevertRequest) (forge.PR, bool, error) {
+	list, _, err := f.rest.PullRequests.List(ctx, f.owner, f.name, &gh.PullRequestListOptions{State: "open", Base: pr.Base,
+		Sort: "created", Direction: "desc", ListOptions: gh.ListOptions{PerPage: 30}})
+	if err != nil {
+		return forge.PR{}, false, err
+	}
+	prefix := fmt.Sprintf("revert-%d-", pr.Number)
+	for _, p := range list {
+		if !strings.HasPrefix(p.GetHead().GetRef(), prefix) || !strings.EqualFold(p.GetHead().GetRepo().GetFullName(), f.repo) ||
+			(r.Title != "" && p.GetTitle() != r.Title) || (r.Body != "" && p.GetBody() != r.Body) {
+			continue
+		}
+		return f.toPR(p), true, nil
+	}
+	return forge.PR{}, false, nil
+}
+
+// labelRevert labels the new revert PR; when that fails it closes the PR and deletes its
+// branch, so that nothing is left behind.
+func (f *Forge) labelRevert(ctx context.Context, out forge.PR, r forge.RevertRequest) (forge.PR, error) {
+	var err error
 	if len(r.Labels) > 0 {
 		if out.Labels, err = f.addLabels(ctx, out.Number, r.Labels); err != nil {
 			if cerr := f.closePR(context.WithoutCancel(ctx), out.Number); cerr == nil {
@@ -848,18 +1104,54 @@ func (f *Forge) closePR(ctx context.Context, n int) error {
 	return nil
 }
 
-// Close comments on pr, closes it and deletes its branch.
+// hasComment says whether PR n already carries a comment with exactly body (a comment whose
+// answer was lost). It reads the newest 100 comments.
+func (f *Forge) hasComment(ctx context.Context, n int, body string) (bool, error) {
+	opts := &gh.IssueListCommentsOptions{ListOptions: gh.ListOptions{PerPage: 100}}
+	for page := 1; page <= 10; page++ {
+		opts.Page = page
+		list, resp, err := f.rest.Issues.ListComments(ctx, f.owner, f.name, n, opts)
+		if err != nil {
+			return false, err
+		}
+		for _, c := range list {
+			if c.GetBody() == body {
+				return true, nil
+			}
+		}
+		if resp == nil || resp.NextPage == 0 {
+			break
+		}
+	}
+	return false, nil
+}
+
+// Close comments on pr, closes it and deletes its branch: never a fork's (its name may be
+// that of another branch of the platform repository) and only while the branch is still at
+// the PR's head (someone's commits pushed since are left alone).
 func (f *Forge) Close(ctx context.Context, pr forge.PR, comment string) error {
 	if pr.Number <= 0 {
 		return fmt.Errorf("closing %s: a GitHub PR needs its number", pr.Ref())
 	}
 	if strings.TrimSpace(comment) != "" {
-		if _, _, err := f.rest.Issues.CreateComment(ctx, f.owner, f.name, pr.Number, &gh.IssueComment{Body: gh.Ptr(comment)}); err != nil {
+		post := func() error {
+			_, _, err := f.rest.Issues.CreateComment(ctx, f.owner, f.name, pr.Number, &gh.IssueComment{Body: gh.Ptr(comment)})
+			return err
+		}
+		if err := f.write(ctx, post, func() (bool, error) { return f.hasComment(ctx, pr.Number, comment) }); err != nil {
 			return f.explain(fmt.Sprintf("commenting on %s of %s", pr.Ref(), f.repo), err)
 		}
 	}
 	if err := f.closePR(ctx, pr.Number); err != nil {
 		return err
+	}
+	if pr.Fork || pr.Branch == "" {
+		return nil
+	}
+	if pr.HeadSHA != "" {
+		if head, err := f.Head(ctx, pr.Branch); err != nil || head != pr.HeadSHA {
+			return nil // gone already, or moved: not ours to delete
+		}
 	}
 	return f.deleteBranch(ctx, pr.Branch)
 }

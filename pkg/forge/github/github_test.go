@@ -410,7 +410,7 @@ func TestToken_NeverInErrors(t *testing.T) {
 		}},
 		{"ServerEchoesTheToken", func(t *testing.T, s *githubtest.Server) error {
 			f := newForge(t, s)
-			s.Inject(&githubtest.Fault{Op: opContents, Status: 400, Message: "bad header: Bearer " + testToken})
+			s.Inject(&githubtest.Fault{Op: opContents, Status: 404, Message: "bad header: Bearer " + testToken})
 			_, err := f.ReadFile(ctx, "main", file)
 			return err
 		}},
@@ -552,7 +552,7 @@ func TestPropose_CommitAnswerLostThenRetried_NoDoubleCommit(t *testing.T) {
 	pr, res, err := f.Propose(ctx, c)
 	require.NoError(t, err)
 	assert.Equal(t, forge.Created, res)
-	assert.Equal(t, 2, githubtest.Count(s.Log())[opCommit])
+	assert.Equal(t, 1, githubtest.Count(s.Log())[opCommit], "the lost commit is found on the branch, not made again")
 	assert.Equal(t, v2, s.File(testRepo, pr.Branch, file))
 	assert.Equal(t, c.BaseSHA, strings.TrimSpace(s.Parent(testRepo, pr.HeadSHA)), "one commit on the base, not two")
 }

@@ -3,6 +3,7 @@ package github
 import (
 	"context"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +30,9 @@ func newServer(t testing.TB, files map[string][]byte) *githubtest.Server {
 	testenv.LookPath(t, "git", "apt-get install git")
 	s := githubtest.New(t)
 	s.CreateRepo(testRepo, files)
+	// Every request the forge sends and every answer the emulator gives, in every test of this
+	// package, is held to GitHub's published descriptions (contract_test.go).
+	t.Cleanup(func() { checkContract(t, s.Log()) })
 	return s
 }
 
@@ -75,11 +79,40 @@ func ghPlatform(t testing.TB, files map[string][]byte) forgetest.Platform {
 	return &platform{s: s, f: newForge(t, s)}
 }
 
-// The one contract suite, run on the second forge.
-func TestForge_ContractOnEmulator(t *testing.T) { forgetest.RunForge(t, ghPlatform) }
+// The shared suites (forgetest.RunForge, RunPromote, RunRollback, RunTrust) run on the
+// emulator in TestContract_EveryRequestAndAnswerMatchesGitHubsDescriptions, which also tallies
+// their API use.
 
-// The promotion flow's table, run on the second forge.
-func TestPromote_FlowOnEmulator(t *testing.T) { forgetest.RunPromote(t, ghPlatform) }
+// What forgetest.People, BodyEditor, Forks and Clutter need: others acting on the repository.
+func (p *platform) Stranger() string { return "mallory" }
 
-// The rollback flow's table (revert, forward fix, refusals, reuse), run on the second forge.
-func TestRollback_FlowOnEmulator(t *testing.T) { forgetest.RunRollback(t, ghPlatform) }
+func (p *platform) OpenAs(t testing.TB, author, branch, title, body string, files map[string][]byte) forge.PR {
+	n := p.s.OpenPullBy(testRepo, githubtest.PullSpec{Title: title, Body: body, Head: branch, Author: author, Files: files})
+	pr, err := p.f.Get(context.Background(), strconv.Itoa(n))
+	require.NoError(t, err)
+	return pr
+}
+
+func (p *platform) PushAs(t testing.TB, author, branch string, files map[string][]byte) {
+	p.s.PushAs(testRepo, branch, author, files, "a commit by "+author)
+}
+
+func (p *platform) EditBody(t testing.TB, pr forge.PR, body string) {
+	p.s.EditBody(testRepo, pr.Number, body)
+}
+
+func (p *platform) OpenFork(t testing.TB, author, branch, title, body string, files map[string][]byte) forge.PR {
+	n := p.s.OpenPullBy(testRepo, githubtest.PullSpec{Title: title, Body: body, Head: branch, Author: author, Fork: author, Files: files})
+	pr, err := p.f.Get(context.Background(), strconv.Itoa(n))
+	require.NoError(t, err)
+	return pr
+}
+
+func (p *platform) CloseMany(t testing.TB, n int) {
+	first := p.s.OpenPullBy(testRepo, githubtest.PullSpec{Title: "clutter", Head: "clutter", Author: "bot", Files: map[string][]byte{"clutter.txt": []byte("x\n")}})
+	p.s.ClosePull(testRepo, first)
+	for i := 1; i < n; i++ {
+		num := p.s.OpenPullBy(testRepo, githubtest.PullSpec{Title: "clutter", Head: "clutter", Author: "bot"})
+		p.s.ClosePull(testRepo, num)
+	}
+}
