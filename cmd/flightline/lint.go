@@ -22,6 +22,7 @@ func newLintCmd(a *app) *cobra.Command {
 		failOn    string
 		argLines  []string
 		sarifPath string
+		list      bool
 	)
 	cmd := &cobra.Command{
 		Use:   "lint [--linters auto|NAME,...] [--only-new] [--fail-on error|warning|none] [--sarif FILE]",
@@ -37,6 +38,16 @@ Outputs: findings (the count that counts), failed (true|false), sarif (the file 
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if list {
+				ls, err := lint.Selected(ctx, req.Dir, req.Linters)
+				if err != nil {
+					return err
+				}
+				for _, l := range ls {
+					fmt.Fprintln(a.stdout, l.Name)
+				}
+				return nil
+			}
 			var err error
 			if req.FailOn, err = lint.ParseFailOn(failOn); err != nil {
 				return err
@@ -97,6 +108,7 @@ Outputs: findings (the count that counts), failed (true|false), sarif (the file 
 	fl.StringVar(&failOn, "fail-on", "error", "the lowest severity that fails the run: error, warning or none")
 	fl.StringVar(&sarifPath, "sarif", "", "write a SARIF 2.1.0 file here (a run per linter, every finding) for github/codeql-action/upload-sarif")
 	fl.StringVar(&req.Dir, "working-directory", ".", "the directory to lint")
+	fl.BoolVar(&list, "list-linters", false, "print the linters that would run, one per line, and exit (the action installs those)")
 	fl.StringArrayVar(&argLines, "args", nil, `extra arguments for one linter, "NAME: ARGS" (repeatable; one per line in the action)`)
 	return cmd
 }

@@ -139,6 +139,13 @@ func (g Git) parents(ctx context.Context, rev string) []string {
 // mergeBase finds the merge base of a and b, deepening a shallow clone step by step (up to a
 // few thousand commits) until it appears.
 func (g Git) mergeBase(ctx context.Context, a, b string) (string, error) {
+	// Fetch by commit: the remote knows neither our ref names nor our HEAD.
+	if sha, err := g.run(ctx, "rev-parse", "--verify", a+"^{commit}"); err == nil {
+		a = strings.TrimSpace(sha)
+	}
+	if sha, err := g.run(ctx, "rev-parse", "--verify", b+"^{commit}"); err == nil {
+		b = strings.TrimSpace(sha)
+	}
 	for _, deepen := range []int{0, 50, 200, 1000, 5000} {
 		if deepen > 0 {
 			shallow, _ := g.run(ctx, "rev-parse", "--is-shallow-repository")

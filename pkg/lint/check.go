@@ -150,3 +150,13 @@ func splitWords(s string) ([]string, error) {
 	}
 	return words, nil
 }
+
+// Selected returns the linters a run in dir would start (see Select), without running them:
+// the action installs just those.
+func Selected(ctx context.Context, dir string, names []string) ([]*Linter, error) {
+	repo, err := OpenRepo(ctx, dir, "")
+	if err != nil {
+		return nil, err
+	}
+	return Select(repo, names)
+}
