@@ -53,7 +53,7 @@ func TestLint_FixtureFailsWithFindingsAndValidSARIF(t *testing.T) {
 	code, stdout, stderr := runCLI(t, env, "lint", "--working-directory", dir, "--fail-on", "error", "--sarif", sarifPath)
 	assert.Equal(t, 1, code, stderr)
 	for _, want := range []string{
-		"::error col=20,file=cmd/hello/main.go,line=11,title=go-vet printf::fmt.Printf format %d has arg name of wrong type string",
+		"::error col=20,file=cmd/hello/main.go,line=11,title=go-vet printf::fmt.Printf format %25d has arg name of wrong type string",
 		"file=cmd/hello/main.go,line=12,title=golangci-lint errcheck::",
 		"::error col=12,file=app/main.py,line=8,title=flake8 F821::undefined name 'undefined_name'",
 		"::error file=app/main.py,line=11,title=black format::would reformat (black)",
