@@ -3,7 +3,6 @@ package lint
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -228,5 +227,3 @@ func (r *Repo) rel(inDir, p string) string {
 	}
 	return rel
 }
-
-var errNoFiles = errors.New("no files")
