@@ -113,7 +113,7 @@ var golangci = &Linter{
 	// "version" with no flags prints "golangci-lint has version 2.15.0 built with ...".
 	VersionArgs: []string{"version"},
 	Plan: func(r *Repo, extra []string) []Invocation {
-		return perModule(r, []string{"run", "--output.json.path=stdout", "--output.text.path=stderr", "--show-stats=false", "--issues-exit-code=1", "--max-issues-per-linter=0", "--max-same-issues=0"}, extra, []string{"./..."})
+		return perModule(r, []string{"run", "--output.json.path=stdout", "--output.text.path=stderr", "--show-stats=false", "--issues-exit-code=1", "--max-issues-per-linter=0", "--max-same-issues=0", "--allow-serial-runners"}, extra, []string{"./..."})
 	},
 	OK:    codes(0, 1),
 	Parse: parseGolangci,
