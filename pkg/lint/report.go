@@ -229,7 +229,7 @@ func (v *Verdict) Summary(spent actions.Spent, sarifPath string, cut []sarif.Cut
 		notes = append(notes, "SARIF (a run per linter, every finding): "+sarifPath+".")
 		for _, c := range cut {
 			if msg := c.String(); msg != "" {
-				notes = append(notes, "SARIF cut "+msg+".")
+				notes = append(notes, "SARIF within GitHub's limits: "+msg+".")
 			}
 		}
 	}
