@@ -111,7 +111,7 @@ func runCanaryMonitor(ctx context.Context, a *app, o canaryMonitorOptions) error
 		if err != nil {
 			return fmt.Errorf("--scrape: %w", err)
 		}
-		defer closeScrape()
+		defer func() { _ = closeScrape() }() // the scrape loop holds no data worth an error at exit
 		prov = sp
 		a.rt.Logf("metrics: scraping %s every %s in-process (Prometheus's engine, no server)", strings.Join(o.scrape, ", "), o.scrapeInterval)
 	} else {

@@ -105,7 +105,7 @@ func readBody(r *http.Request) []byte {
 
 func decode(r *http.Request, v any) error {
 	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
-		return fmt.Errorf("Problems parsing JSON: %v", err)
+		return fmt.Errorf("Problems parsing JSON: %v", err) //nolint:staticcheck // GitHub's own message, word for word
 	}
 	return nil
 }

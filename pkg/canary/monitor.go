@@ -129,7 +129,7 @@ func waitReady(ctx context.Context, cfg *Config, p metrics.Provider, o monitorOp
 	r := e.Report()
 	q := "count(" + cfg.ReadyQuery + ")"
 	deadline := r.StartedAt.Add(cfg.ReadyTimeout)
-	last := "no series matched"
+	var last string
 	for {
 		s, err := p.Query(ctx, q, time.Time{})
 		switch {

@@ -29,7 +29,7 @@ var fastBackoff = remote.Backoff{Duration: time.Millisecond, Factor: 2, Steps: 4
 // returns its host.
 func newRegistry(t *testing.T, wrap func(http.Handler) http.Handler) string {
 	t.Helper()
-	var h http.Handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
 	if wrap != nil {
 		h = wrap(h)
 	}

@@ -15,6 +15,7 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/promql"
@@ -335,7 +336,7 @@ func targetLabels(s sample, base labels.Labels) labels.Labels {
 		b.Set(name, l[1])
 	}
 	base.Range(func(l labels.Label) { b.Set(l.Name, l.Value) })
-	b.Set(labels.MetricName, s.name)
+	b.Set(model.MetricNameLabel, s.name)
 	return b.Labels()
 }
 
