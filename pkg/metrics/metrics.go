@@ -21,6 +21,9 @@ var ErrNoData = errors.New("query returned no data")
 // provider) targets that could not be scraped. It is never a verdict on the release.
 var ErrUnreachable = errors.New("metrics source unreachable")
 
+// ErrBadQuery wraps Prometheus's refusal of a query as malformed (a PromQL parse error).
+var ErrBadQuery = errors.New("the query does not parse")
+
 // ErrScalar is returned by Provider.Query when the query evaluates to a scalar. Flagger reads
 // only instant vectors and fails such a query; wrap it, e.g. vector(1) instead of 1.
 var ErrScalar = errors.New("the query returned a scalar where Flagger expects an instant vector (wrap it in vector(…))")

@@ -145,6 +145,10 @@ func (p *Prometheus) queryError(query string, err error) error {
 	if Unreachable(err) {
 		return fmt.Errorf("querying %s for %q: %w: %w", p.address, query, ErrUnreachable, err)
 	}
+	var apiErr *promv1.Error
+	if errors.As(err, &apiErr) && apiErr.Type == promv1.ErrBadData {
+		return fmt.Errorf("querying %s for %q: %w: %w", p.address, query, ErrBadQuery, err)
+	}
 	return fmt.Errorf("querying %s for %q: %w", p.address, query, err)
 }
 

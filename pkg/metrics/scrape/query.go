@@ -30,7 +30,7 @@ func (p *Provider) Query(ctx context.Context, query string, at time.Time) (metri
 	}
 	q, err := p.engine.NewInstantQuery(ctx, p.db, promql.NewPrometheusQueryOpts(false, p.lookback), query, at)
 	if err != nil {
-		return metrics.Sample{}, fmt.Errorf("query %q: %w", query, err)
+		return metrics.Sample{}, fmt.Errorf("query %q: %w: %w", query, metrics.ErrBadQuery, err)
 	}
 	defer q.Close()
 	res := q.Exec(ctx)
