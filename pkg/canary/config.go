@@ -115,6 +115,11 @@ type Config struct {
 	Namespace    string `json:"namespace"` // metadata.namespace
 	Target       string `json:"target"`    // spec.targetRef.name (Canary) or metadata.name
 	MeshProvider string `json:"meshProvider,omitempty"`
+	// Service, Ingress and Route are the template functions service, ingress and route:
+	// spec.service.name, spec.ingressRef.name, spec.routeRef.name, each the target when absent.
+	Service string `json:"service,omitempty"`
+	Ingress string `json:"ingress,omitempty"`
+	Route   string `json:"route,omitempty"`
 	// SkipAnalysis is spec.skipAnalysis: Flagger promotes without any check.
 	SkipAnalysis bool          `json:"skipAnalysis,omitempty"`
 	Interval     time.Duration `json:"interval"`
@@ -581,6 +586,15 @@ func (p *parser) config(root *yaml.Node, templates []*metricTemplate, o parseOpt
 	if c.Target == "" {
 		c.Target = c.Name
 	}
+	orTarget := func(v string) string {
+		if v == "" {
+			return c.Target
+		}
+		return v
+	}
+	c.Service = orTarget(scalar(get(get(spec, "service"), "name")))
+	c.Ingress = orTarget(scalar(get(get(spec, "ingressRef"), "name")))
+	c.Route = orTarget(scalar(get(get(spec, "routeRef"), "name")))
 	for _, k := range keys(spec) {
 		if !contains(specFields, k) {
 			p.note(c, "spec."+k, NoteNotApplicable, "not a Flagger Canary field; ignored")

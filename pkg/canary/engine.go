@@ -253,6 +253,8 @@ func (e *Engine) Observe(at time.Time, samples []Sample) (Tick, error) {
 			t.Unreachable, e.cfg.Threshold, lastUnreachable(t)))
 	case t.Passed >= e.cfg.PassesNeeded:
 		e.finish(at)
+	case at.Sub(e.start()) >= e.cfg.MaxDuration && r.WouldRollbackAt != nil:
+		e.finish(at) // a dry run that met the rollback rule: it would have rolled back
 	case at.Sub(e.start()) >= e.cfg.MaxDuration:
 		e.decide(at, Inconclusive, fmt.Sprintf("maximum run time %s reached with %d of the %d passing checks that reach the promotion point (%d failed, threshold %d; %d inconclusive)",
 			e.cfg.MaxDuration, t.Passed, e.cfg.PassesNeeded, t.FailedTotal, e.cfg.Threshold, countVerdict(r.Ticks, Indecisive)))
@@ -412,7 +414,7 @@ func judge(m Metric, s Sample) Check {
 	if m.WholeMilliseconds {
 		// Flagger compares its built-in request duration in whole milliseconds, value and bounds.
 		if !math.IsInf(v, 0) && v != math.Trunc(v) {
-			note += fmt.Sprintf(" (%s truncated to whole ms, as Flagger does)", fmtValue(v, m.Unit))
+			note += fmt.Sprintf(" (%s, whole ms as Flagger compares)", fmtValue(v, m.Unit))
 			v = math.Trunc(v)
 		}
 		lo, hi = truncated(lo), truncated(hi)

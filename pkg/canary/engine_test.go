@@ -252,7 +252,7 @@ spec:
 	e := canary.NewEngine(cfg)
 	tk, err := e.Observe(t0, []canary.Sample{{Metric: "request-duration", Result: canary.Value(1500.9)}})
 	require.NoError(t, err)
-	assert.Equal(t, "1500 ms within [10 ms, 1500 ms] (1500.9 ms truncated to whole ms, as Flagger does)", tk.Checks[0].Reason)
+	assert.Equal(t, "1500 ms within [10 ms, 1500 ms] (1500.9 ms, whole ms as Flagger compares)", tk.Checks[0].Reason)
 }
 
 // Text from Prometheus reaches logs, outputs and PR bodies: it is one line, bounded, and can

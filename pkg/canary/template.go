@@ -28,14 +28,25 @@ func templateFuncs(c *Config, window time.Duration, tvars map[string]string) tem
 		"name":      str(c.Name),
 		"namespace": str(c.Namespace),
 		"target":    str(c.Target),
-		"service":   str(c.Target),
-		"ingress":   str(c.Target),
-		"route":     str(c.Target),
+		"service":   str(c.Service),
+		"ingress":   str(c.Ingress),
+		"route":     str(c.Route),
 		"interval":  str(promDuration(window)),
 		"variables": func() map[string]string { return vars },
-		"version":   str(c.Version),
-		"digest":    str(c.Digest),
+		"version":   given("version", c.Version),
+		"digest":    given("digest", c.Digest),
 		"selector":  str(c.Selector),
+	}
+}
+
+// given returns a template function that fails when the value was not given: an empty version
+// in a label matcher would select the series that have no such label, silently.
+func given(name, v string) func() (string, error) {
+	return func() (string, error) {
+		if v == "" {
+			return "", fmt.Errorf("{{ %s }} is used but no %s was given: set the %s input (--%s)", name, name, name, name)
+		}
+		return v, nil
 	}
 }
 
@@ -52,6 +63,7 @@ var (
 	funcNotDefined = regexp.MustCompile(`function "([^"]+)" not defined`)
 	noEntryForKey  = regexp.MustCompile(`map has no entry for key "([^"]+)"`)
 	actionRE       = regexp.MustCompile(`\{\{-?.*?-?\}\}`)
+	notGiven       = regexp.MustCompile(`\{\{ (version|digest) \}\} is used but no .*`)
 )
 
 // render executes a query template with Go's text/template, as Flagger does, and names an
@@ -87,6 +99,9 @@ func (p *parser) render(c *Config, n *yaml.Node, path, q string, window time.Dur
 	}
 	var b bytes.Buffer
 	if err := t.Execute(&b, map[string]any{}); err != nil {
+		if m := notGiven.FindStringSubmatch(err.Error()); m != nil {
+			return "", p.errAt(n, path, "%s", m[0])
+		}
 		if m := noEntryForKey.FindStringSubmatch(err.Error()); m != nil {
 			return "", fail(m[1], "{{ variables.%s }} is not defined: set it in the metric's templateVariables or in spec.analysis.vars", m[1])
 		}
