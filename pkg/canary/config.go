@@ -1133,7 +1133,11 @@ func (p *parser) metric(c *Config, n *yaml.Node, path string, templates []*metri
 			return m, p.errAt(get(n, "name"), path+".name", "%q is not a built-in metric and has no query or templateRef; built-ins: %s", m.Name, strings.Join(BuiltinNames(), ", "))
 		}
 		if c.Selector == "" {
-			return m, p.errAt(get(n, "name"), "spec.analysis.selector", "required by the built-in metric %q: give the PromQL label matchers of the new version, e.g. job=\"agent\",version=\"1.5.0\" (selector in the file, vars.selector, or the selector input)", m.Name)
+			prov := c.MeshProvider
+			if prov == "" {
+				prov = "not set (Flagger's -mesh-provider)"
+			}
+			return m, p.errAt(get(n, "name"), "spec.analysis.selector", "required by the built-in metric %q: Flightline does not compute Flagger's built-in queries for spec.provider (%s) yet and measures the app's own http_* series instead; give the PromQL label matchers of the new version, e.g. job=\"agent\",version=\"1.5.0\" (selector in the file, vars.selector, or the selector input)", m.Name, prov)
 		}
 		m.Builtin = true
 		m.Unit = b.unit

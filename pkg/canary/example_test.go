@@ -36,7 +36,7 @@ spec:
 	// Output:
 	// 5 canary, stepWeight 10 up to maxWeight 50: 5 passing checks
 	// sum(rate(http_requests_total{job="agent",code!~"5.."}[1m])) / sum(rate(http_requests_total{job="agent"}[1m])) * 100
-	// canary.yaml:11:15: spec.analysis.selector: required by the built-in metric "request-success-rate": give the PromQL label matchers of the new version, e.g. job="agent",version="1.5.0" (selector in the file, vars.selector, or the selector input)
+	// canary.yaml:11:15: spec.analysis.selector: required by the built-in metric "request-success-rate": Flightline does not compute Flagger's built-in queries for spec.provider (not set (Flagger's -mesh-provider)) yet and measures the app's own http_* series instead; give the PromQL label matchers of the new version, e.g. job="agent",version="1.5.0" (selector in the file, vars.selector, or the selector input)
 }
 
 func ExampleEngine() {
