@@ -790,7 +790,11 @@ func (p *parser) config(root *yaml.Node, templates []*metricTemplate, o parseOpt
 // versionReadyQuery is the default readiness query when a version is given: a series of the
 // selector's job carrying version="V".
 func versionReadyQuery(selector, version string) string {
-	return matchers(selector, fmt.Sprintf("version=%q", version))
+	m := fmt.Sprintf("version=%q", version)
+	if strings.Contains(selector, m) {
+		return matchers(selector)
+	}
+	return matchers(selector, m)
 }
 
 // strategy decides, as Flagger's scheduler does, how the analysis runs and how many passing

@@ -170,3 +170,24 @@ spec:
 	_, err = canary.ParseConfig("c.yaml", canaryDoc, canary.WithTemplates(src...))
 	require.ErrorContains(t, err, "MetricTemplate agents/fancy is defined twice: here and in "+tplFile)
 }
+
+// examples/deploy/canary.yaml, the runbook's gate that the README's release workflow uses,
+// watches the promoted version only: its selector and its readiness gate carry the version.
+func TestExampleDeployCanary(t *testing.T) {
+	const path = "../../examples/deploy/canary.yaml"
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	_, err = canary.ParseConfig(path, data)
+	require.ErrorContains(t, err, "{{ version }} is used but no version was given: set the version input")
+	cfg, err := canary.ParseConfig(path, data, canary.WithVersion("1.5.0"))
+	require.NoError(t, err)
+	assert.Equal(t, 5, cfg.Threshold)
+	assert.Equal(t, canary.BlueGreen, cfg.Strategy)
+	assert.Equal(t, 10, cfg.PassesNeeded)
+	assert.Equal(t, `namespace="ai-agents-prod",app="ai-agents-main",version="1.5.0"`, cfg.Selector)
+	assert.Equal(t, `{namespace="ai-agents-prod",app="ai-agents-main",version="1.5.0"}`, cfg.ReadyQuery)
+	for _, m := range cfg.Metrics {
+		assert.Contains(t, m.Query, `version="1.5.0"`, m.Name)
+	}
+	assert.Empty(t, cfg.Notes, "every field is acted on")
+}
