@@ -367,10 +367,42 @@ func newRollbackReverter(ctx context.Context, a *app, o canaryMonitorOptions) (*
 	check.Reason = "canary pre-flight check"
 	res, err := rollback.Run(ctx, f, r.src(), check)
 	if err != nil {
+		if errors.Is(err, rollback.ErrNoPromotion) && o.promotionPR == "" {
+			if perr := policyInFile(ctx, f, o); perr != nil {
+				err = fmt.Errorf("%w; %w", err, perr)
+			}
+		}
 		return nil, fmt.Errorf("rollback is true but the promotion could not be reverted: %w", err)
 	}
 	a.rt.Logf("if the canary fails, this reverts %s (%s, range %s back to %s)", res.Reverted.URL, res.Promotion.Policy, res.Promotion.Range, res.RestoredRange)
 	return r, nil
+}
+
+// policyInFile explains a "no promotion" by a mistyped policy when it is one: the policy is not
+// in the platform file (the file input, or promote's default) and these are the candidates.
+func policyInFile(ctx context.Context, f forge.Forge, o canaryMonitorOptions) error {
+	ref, err := imagepolicy.ParseRef(o.policy)
+	if err != nil {
+		return fmt.Errorf("policy %q: %w", o.policy, err)
+	}
+	file := o.file
+	if file == "" {
+		file = promote.DefaultFile
+	}
+	base := o.platform.base
+	if base == "" {
+		if base, err = f.DefaultBranch(ctx); err != nil {
+			return nil
+		}
+	}
+	data, err := f.ReadFile(ctx, base, file)
+	if err != nil {
+		return nil // no file to look in: the rollback flow's message stands
+	}
+	if _, err := imagepolicy.Find(data, ref); err != nil {
+		return fmt.Errorf("in %s on %s: %w", file, base, err)
+	}
+	return nil
 }
 
 func (r *rollbackReverter) src() imagepolicy.TagSource {
