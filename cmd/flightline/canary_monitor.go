@@ -159,6 +159,8 @@ func runCanaryMonitor(ctx context.Context, a *app, o canaryMonitorOptions) error
 		return a.rt.SetOutputs([2]string{"decision", ""}, [2]string{"failed-checks", ""}, [2]string{"revert-pr-url", ""}, [2]string{"report", ""})
 	}
 	var prov metrics.Provider
+	perMetric := map[string]metrics.Provider{} // a template's own address or TLS setting
+	metricKey := map[string]string{}
 	if len(o.scrape) > 0 {
 		sp, closeScrape, err := openScrape(ctx, o.scrape, o.scrapeInterval, cfg.Target)
 		if err != nil {
@@ -171,7 +173,6 @@ func runCanaryMonitor(ctx context.Context, a *app, o canaryMonitorOptions) error
 		if cfg.Provider.Address == "" {
 			return errors.New("no Prometheus address: give --prometheus-url (input prometheus-url) or spec.analysis.provider.address")
 		}
-		popt := []metrics.PrometheusOption{metrics.WithTimeout(cfg.Provider.Timeout)}
 		user, pass, token := cfg.Provider.Username, cfg.Provider.Password, cfg.Provider.BearerToken
 		if urlUser != "" || urlPass != "" {
 			user, pass, token = urlUser, urlPass, ""
@@ -179,19 +180,48 @@ func runCanaryMonitor(ctx context.Context, a *app, o canaryMonitorOptions) error
 		if cred.user != "" || cred.pass != "" || cred.token != "" {
 			user, pass, token = cred.user, cred.pass, cred.token // the inputs win over the file and the URL
 		}
-		switch {
-		case token != "":
-			popt = append(popt, metrics.WithBearerToken(token))
-		case user != "" || pass != "":
-			popt = append(popt, metrics.WithBasicAuth(user, pass))
+		if user != "" || pass != "" {
 			// The header's own form, in case an error text echoes it back.
 			a.rt.Mask(base64.StdEncoding.EncodeToString([]byte(user + ":" + pass)))
 		}
-		if len(cred.headers) > 0 {
-			popt = append(popt, metrics.WithHeaders(cred.headers))
+		// newProm is the provider for one address: the analysis' own gets the credentials and
+		// headers; a template's own address gets them when the template names a secretRef (the
+		// inputs stand for that secret).
+		newProm := func(address string, insecure, creds bool) (metrics.Provider, error) {
+			popt := []metrics.PrometheusOption{metrics.WithTimeout(cfg.Provider.Timeout), metrics.WithInsecureSkipVerify(insecure)}
+			if creds {
+				switch {
+				case token != "":
+					popt = append(popt, metrics.WithBearerToken(token))
+				case user != "" || pass != "":
+					popt = append(popt, metrics.WithBasicAuth(user, pass))
+				}
+				if len(cred.headers) > 0 {
+					popt = append(popt, metrics.WithHeaders(cred.headers))
+				}
+			}
+			return metrics.NewPrometheus(address, popt...)
 		}
-		if prov, err = metrics.NewPrometheus(cfg.Provider.Address, popt...); err != nil {
+		if prov, err = newProm(cfg.Provider.Address, false, true); err != nil {
 			return fmt.Errorf("spec.analysis.provider: %w", err)
+		}
+		for _, m := range cfg.Metrics {
+			if m.Address == "" && !m.InsecureSkipVerify {
+				continue
+			}
+			addr, creds := m.Address, m.SecretRef != ""
+			if addr == "" {
+				addr, creds = cfg.Provider.Address, true
+			}
+			key := fmt.Sprintf("%s|%t|%t", addr, m.InsecureSkipVerify, creds)
+			if perMetric[key] == nil {
+				mp, err := newProm(addr, m.InsecureSkipVerify, creds)
+				if err != nil {
+					return fmt.Errorf("MetricTemplate %s: %w", m.Template, err)
+				}
+				perMetric[key] = redactingProvider{Provider: mp, redact: a.rt.Redact}
+			}
+			metricKey[m.Name] = key
 		}
 	}
 	// Whatever comes back from Prometheus (an error text may echo a header) has every masked
@@ -215,7 +245,7 @@ func runCanaryMonitor(ctx context.Context, a *app, o canaryMonitorOptions) error
 	}
 	report, monErr := canary.Monitor(ctx, cfg, prov, canary.WithTickFunc(func(t canary.Tick) {
 		a.rt.Logf("%s", t.String())
-	}))
+	}), canary.WithMetricProvider(func(m canary.Metric) metrics.Provider { return perMetric[metricKey[m.Name]] }))
 	a.rt.Logf("decision: %s (%s)", report.Decision, report.Reason)
 
 	var revertURL string

@@ -174,6 +174,11 @@ type Metric struct {
 	Builtin       bool    `json:"builtin,omitempty"`
 	// Template names the MetricTemplate (namespace/name) and its file, when the query came from one.
 	Template string `json:"template,omitempty"`
+	// Address is the template's own Prometheus address when it differs from the analysis' (empty:
+	// the analysis' provider). InsecureSkipVerify and SecretRef are the template provider's.
+	Address            string `json:"address,omitempty"`
+	InsecureSkipVerify bool   `json:"insecureSkipVerify,omitempty"`
+	SecretRef          string `json:"secretRef,omitempty"`
 }
 
 // MinRunLength is the shortest run: PassesNeeded checks, all passing.
@@ -750,6 +755,9 @@ func (p *parser) config(root *yaml.Node, templates []*metricTemplate, o parseOpt
 			c.Metrics = append(c.Metrics, m)
 		}
 	}
+	if o.promURL != "" {
+		c.Provider.Address = o.promURL // the input replaces the file's address, not a template's own
+	}
 	if len(c.Metrics) == 0 && !c.SkipAnalysis {
 		if len(c.Webhooks) == 0 {
 			return nil, p.errAt(a, ap+".metrics", "at least one metric is required (an analysis without metrics or webhooks checks nothing); built-ins: %s", strings.Join(BuiltinNames(), ", "))
@@ -944,9 +952,6 @@ func (p *parser) provider(c *Config, spec, n *yaml.Node, ap string, o parseOptio
 		c.Provider.Address = ms
 		p.note(c, "spec.metricsServer", NoteMapped, "used as the Prometheus address")
 	}
-	if o.promURL != "" {
-		c.Provider.Address = o.promURL
-	}
 	return nil
 }
 
@@ -1109,14 +1114,21 @@ func (p *parser) metric(c *Config, n *yaml.Node, path string, templates []*metri
 			case c.Provider.Address == "":
 				c.Provider.Address = addr
 			case addr != c.Provider.Address:
-				p.note(c, tpath+".address", NoteNotYet, "%s is queried at the analysis' Prometheus address, not at the template's own", t.id())
+				m.Address = addr // Flagger queries each template's provider at its own address
+				p.note(c, tpath+".address", NoteMapped, "%s is queried at its own address %s, not at the analysis' %s (the prometheus-url input replaces only the latter)", t.id(), addr, c.Provider.Address)
 			}
 		}
 		if sr := get(prov, "secretRef"); sr != nil {
-			p.note(c, tpath+".secretRef", NoteNotYet, "secret %q is not read (Flightline has no cluster access): give the credentials through the prometheus-username / prometheus-password or prometheus-token inputs", scalar(get(sr, "name")))
+			m.SecretRef = scalar(get(sr, "name"))
+			p.note(c, tpath+".secretRef", NoteMapped, "secret %q is not read (Flightline has no cluster access): the prometheus-username / prometheus-password or prometheus-token inputs stand for it", m.SecretRef)
 		}
-		if get(prov, "insecureSkipVerify") != nil {
-			p.note(c, tpath+".insecureSkipVerify", NoteNotYet, "certificates are always verified")
+		if isv := get(prov, "insecureSkipVerify"); isv != nil {
+			if m.InsecureSkipVerify, err = tp.boolean(isv, tpath+".insecureSkipVerify"); err != nil {
+				return m, err
+			}
+			if m.InsecureSkipVerify {
+				p.note(c, tpath+".insecureSkipVerify", NoteMapped, "TLS certificates of %s's Prometheus are not verified, as the template asks", t.id())
+			}
 		}
 		if get(prov, "headers") != nil {
 			p.note(c, tpath+".headers", NoteNotYet, "not sent: give headers through the prometheus-headers input")

@@ -66,7 +66,7 @@ func TestParseConfigFlaggerShapes(t *testing.T) {
 			assert.Equal(t, canary.Success, e.Decision())
 		}},
 		{file: "templates-elsewhere.yaml", strategy: canary.BlueGreen, passes: 5, threshold: 3, notes: []string{
-			`MetricTemplate monitoring/queue-depth spec.provider.secretRef: not yet — secret "prom-basic-auth" is not read`,
+			`MetricTemplate monitoring/queue-depth spec.provider.secretRef: mapped — secret "prom-basic-auth" is not read (Flightline has no cluster access): the prometheus-username / prometheus-password or prometheus-token inputs stand for it`,
 		}, check: func(t *testing.T, cfg *canary.Config) {
 			assert.Equal(t, `sum(rate(http_requests_total{namespace="agents",app="agent",code=~"5.."}[2m]))
 / sum(rate(http_requests_total{namespace="agents",app="agent"}[2m])) * 100

@@ -37,6 +37,7 @@ type monitorOptions struct {
 	clock     Clock
 	onTick    []func(Tick)
 	readyPoll time.Duration
+	forMetric func(Metric) metrics.Provider
 }
 
 // MonitorOption configures Monitor.
@@ -48,6 +49,13 @@ func WithClock(c Clock) MonitorOption { return func(o *monitorOptions) { o.clock
 // WithTickFunc calls f after every tick (e.g. to log it); several are called in order. Default: none.
 func WithTickFunc(f func(Tick)) MonitorOption {
 	return func(o *monitorOptions) { o.onTick = append(o.onTick, f) }
+}
+
+// WithMetricProvider routes each metric's queries to the provider f returns for it (a nil
+// result: the provider given to Monitor), e.g. a template's own Prometheus address. Default:
+// every query goes to the provider given to Monitor.
+func WithMetricProvider(f func(Metric) metrics.Provider) MonitorOption {
+	return func(o *monitorOptions) { o.forMetric = f }
 }
 
 // WithReadyPoll sets how often the readyQuery is asked. Default: the analysis interval, at most 5 s.
@@ -75,7 +83,15 @@ func Monitor(ctx context.Context, cfg *Config, p metrics.Provider, opts ...Monit
 		e.Skip(r.StartedAt)
 		return r, nil
 	}
-	if err := Probe(ctx, cfg, p); err != nil {
+	route := func(m Metric) metrics.Provider {
+		if o.forMetric != nil {
+			if mp := o.forMetric(m); mp != nil {
+				return mp
+			}
+		}
+		return p
+	}
+	if err := probe(ctx, cfg, p, route); err != nil {
 		e.Abort(o.clock.Now(), Clean(err.Error()))
 		return r, err
 	}
@@ -100,21 +116,22 @@ func Monitor(ctx context.Context, cfg *Config, p metrics.Provider, opts ...Monit
 		}
 		samples := make([]Sample, 0, len(cfg.Metrics))
 		seen := map[string]Observation{} // a query shared by several metrics (the requests guard) is asked once per tick
-		ask := func(q string) Observation {
-			if o, ok := seen[q]; ok {
+		ask := func(mp metrics.Provider, key, q string) Observation {
+			if o, ok := seen[key+"\x00"+q]; ok {
 				return o
 			}
-			o := observe(ctx, p, q)
-			seen[q] = o
+			o := observe(ctx, mp, q)
+			seen[key+"\x00"+q] = o
 			return o
 		}
 		for _, m := range cfg.Metrics {
 			s := Sample{Metric: m.Name}
+			mp, key := route(m), m.Address
 			if m.MinRequests > 0 {
-				req := ask(m.RequestsQuery)
+				req := ask(mp, key, m.RequestsQuery)
 				s.Requests = &req
 			}
-			s.Result = ask(m.Query)
+			s.Result = ask(mp, key, m.Query)
 			samples = append(samples, s)
 		}
 		if ctx.Err() != nil { // queries cut short by cancellation are not observations
@@ -139,14 +156,33 @@ func Monitor(ctx context.Context, cfg *Config, p metrics.Provider, opts ...Monit
 // configured query (each metric's, each requests guard's, the readiness query) parses; an
 // error wraps ErrCannotWatch and names the query.
 func Probe(ctx context.Context, cfg *Config, p metrics.Provider) error {
-	s, err := p.Query(ctx, "vector(1)", time.Time{})
-	if err != nil {
-		return fmt.Errorf("%w: Prometheus did not answer vector(1): %s (check the prometheus-url input and the credentials; nothing was judged or reverted)", ErrCannotWatch, Clean(err.Error()))
+	return probe(ctx, cfg, p, func(Metric) metrics.Provider { return p })
+}
+
+func probe(ctx context.Context, cfg *Config, p metrics.Provider, route func(Metric) metrics.Provider) error {
+	answers := func(mp metrics.Provider, where string) error {
+		s, err := mp.Query(ctx, "vector(1)", time.Time{})
+		if err != nil {
+			return fmt.Errorf("%w: Prometheus%s did not answer vector(1): %s (check the prometheus-url input and the credentials; nothing was judged or reverted)", ErrCannotWatch, where, Clean(err.Error()))
+		}
+		if s.Value != 1 {
+			return fmt.Errorf("%w: Prometheus%s answered vector(1) with %g: this is not a Prometheus API", ErrCannotWatch, where, s.Value)
+		}
+		return nil
 	}
-	if s.Value != 1 {
-		return fmt.Errorf("%w: Prometheus answered vector(1) with %g: this is not a Prometheus API", ErrCannotWatch, s.Value)
+	if err := answers(p, ""); err != nil {
+		return err
 	}
-	check := func(what, q string) error {
+	probed := map[string]bool{"": true}
+	for _, m := range cfg.Metrics {
+		if !probed[m.Address] {
+			probed[m.Address] = true
+			if err := answers(route(m), fmt.Sprintf(" at %s (MetricTemplate %s)", m.Address, m.Template)); err != nil {
+				return err
+			}
+		}
+	}
+	check := func(p metrics.Provider, what, q string) error {
 		if q == "" {
 			return nil
 		}
@@ -163,14 +199,14 @@ func Probe(ctx context.Context, cfg *Config, p metrics.Provider) error {
 		return nil // an answer (an execution error, a scalar) counts at each check, as Flagger counts it
 	}
 	for _, m := range cfg.Metrics {
-		if err := check("the query of metric "+m.Name, m.Query); err != nil {
+		if err := check(route(m), "the query of metric "+m.Name, m.Query); err != nil {
 			return err
 		}
-		if err := check("the requests query of metric "+m.Name, m.RequestsQuery); err != nil {
+		if err := check(route(m), "the requests query of metric "+m.Name, m.RequestsQuery); err != nil {
 			return err
 		}
 	}
-	return check("readyQuery", cfg.ReadyQuery)
+	return check(p, "readyQuery", cfg.ReadyQuery)
 }
 
 // observe asks a live query at the provider's "now" (the clock paces ticks and stamps them).

@@ -89,6 +89,7 @@ spec:
     interval: 1s
     iterations: 5
     selector: 'job="agent"'
+    minRequests: 10 # the requests guard is off unless set
     metrics:
       - {name: request-success-rate, thresholdRange: {min: 99}, interval: 5s}
       - {name: request-duration, quantile: 0.9, thresholdRange: {max: 1500}, interval: 5s}
