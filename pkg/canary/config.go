@@ -766,6 +766,10 @@ func (p *parser) config(root *yaml.Node, templates []*metricTemplate, o parseOpt
 	}
 	if c.ReadyQuery == "" && c.Version != "" {
 		c.ReadyQuery = versionReadyQuery(c.Selector, c.Version)
+		if c.Selector == "" && (c.MeshProvider == "" || c.MeshProvider == "istio") && usesProviderBuiltin(c) {
+			// Istio's own series carry the version: wait until the new version answers requests.
+			c.ReadyQuery = fmt.Sprintf(`istio_requests_total{reporter="destination",destination_workload_namespace=%q,destination_workload=~%q,destination_version=%q}`, c.Namespace, c.Target, c.Version)
+		}
 	} else if c.ReadyQuery != "" {
 		if c.ReadyQuery, err = p.render(c, get(a, "readyQuery"), ap+".readyQuery", c.ReadyQuery, c.Interval, nil, nil); err != nil {
 			return nil, err
@@ -793,6 +797,15 @@ func (p *parser) config(root *yaml.Node, templates []*metricTemplate, o parseOpt
 		return nil, p.errAt(a, ap, "readyTimeout (%s) + maxDuration (%s) is over GitHub's 6h job limit", c.ReadyTimeout, c.MaxDuration)
 	}
 	return c, nil
+}
+
+func usesProviderBuiltin(c *Config) bool {
+	for _, m := range c.Metrics {
+		if m.Builtin && m.RequestsQuery == "" && !strings.Contains(m.Query, "http_requests_total") && !strings.Contains(m.Query, "ai_ir_failures_total") {
+			return true
+		}
+	}
+	return false
 }
 
 // versionReadyQuery is the default readiness query when a version is given: a series of the
@@ -1148,23 +1161,25 @@ func (p *parser) metric(c *Config, n *yaml.Node, path string, templates []*metri
 		if !ok {
 			return m, p.errAt(get(n, "name"), path+".name", "%q is not a built-in metric and has no query or templateRef; built-ins: %s", m.Name, strings.Join(BuiltinNames(), ", "))
 		}
-		if c.Selector == "" {
-			prov := c.MeshProvider
-			if prov == "" {
-				prov = "not set (Flagger's -mesh-provider)"
-			}
-			return m, p.errAt(get(n, "name"), "spec.analysis.selector", "required by the built-in metric %q: Flightline does not compute Flagger's built-in queries for spec.provider (%s) yet and measures the app's own http_* series instead; give the PromQL label matchers of the new version, e.g. job=\"agent\",version=\"1.5.0\" (selector in the file, vars.selector, or the selector input)", m.Name, prov)
-		}
 		m.Builtin = true
 		m.Unit = b.unit
 		m.WholeMilliseconds = m.Name == "request-duration"
+		if c.Selector == "" && m.Name != "ai-failure-rate" {
+			if err := p.providerBuiltin(c, &m, n, path); err != nil {
+				return m, err
+			}
+			break
+		}
+		if c.Selector == "" {
+			return m, p.errAt(get(n, "name"), "spec.analysis.selector", "required by the built-in metric %q (the app's own ai_ir_failures_total): give the PromQL label matchers of the new version, e.g. job=\"agent\",version=\"1.5.0\" (selector in the file, vars.selector, or the selector input)", m.Name)
+		}
 		m.Query = b.query(c.Selector, promDuration(m.Window), quantile)
 		m.MinRequests = defMinReq
 		if m.MinRequests > 0 {
 			m.RequestsQuery = requestsQuery(c.Selector, promDuration(m.Window))
 		}
 		if c.MeshProvider != "" && c.MeshProvider != "kubernetes" {
-			p.note(c, path, NoteNotYet, "built-in %s is measured on the app's own http_* series (selector), not on %s's metrics as Flagger would", m.Name, c.MeshProvider)
+			p.note(c, path, NoteDiffers, "built-in %s is measured on the app's own http_* series (the selector), not on %s's metrics as Flagger would (leave the selector out to use %s's)", m.Name, c.MeshProvider, c.MeshProvider)
 		}
 	}
 	if mr := get(n, "minRequests"); mr != nil {
@@ -1189,6 +1204,37 @@ func (p *parser) metric(c *Config, n *yaml.Node, path string, templates []*metri
 		m.MinRequests, m.RequestsQuery = 0, "" // no guard
 	}
 	return m, nil
+}
+
+// providerBuiltin renders Flagger's built-in query of m for spec.provider (Flagger's default
+// mesh provider, istio, when none is set), restricted to the version where the provider's
+// metrics carry it.
+func (p *parser) providerBuiltin(c *Config, m *Metric, n *yaml.Node, path string) error {
+	prov := c.MeshProvider
+	if prov == "" {
+		prov = "istio" // Flagger's -mesh-provider default
+	}
+	pb, ok := providerBuiltins[prov]
+	if !ok {
+		return p.errAt(get(n, "name"), path+".name", "built-in %q for spec.provider %q: Flightline does not compute Flagger's built-in queries for this provider yet (it does for %s): give the selector input to measure the app's own http_* series, or a MetricTemplate",
+			m.Name, prov, strings.Join(ProviderBuiltins(), ", "))
+	}
+	extra := ""
+	switch {
+	case c.Version != "" && pb.versionLabel != "":
+		extra = fmt.Sprintf(",%s=%q", pb.versionLabel, c.Version)
+	case c.Version != "":
+		p.note(c, path, NoteDiffers, "%s's metrics carry no version label: %s covers every pod of %s; the readiness gate waits for version %s, and the first windows may still hold the old pods' last requests", prov, m.Name, c.Target, c.Version)
+	}
+	q, err := p.render(c, n, path, strings.ReplaceAll(pb.queries[m.Name], "@version@", extra), m.Window, nil, nil)
+	if err != nil {
+		return err
+	}
+	m.Query = q
+	if pb.durationSeconds && m.Name == "request-duration" {
+		p.note(c, path, NoteDiffers, "%s's duration is in seconds: the query multiplies it by 1000 where Flagger multiplies the value, the same number of milliseconds", prov)
+	}
+	return nil
 }
 
 // promDuration renders d the way PromQL writes durations (1m, 90s, 1h30m).

@@ -137,8 +137,10 @@ func TestParseConfigErrors(t *testing.T) {
 		opts []canary.ParseOption
 		want string
 	}{
-		{name: "runbook without selector", doc: mustRead(t, "testdata/flagger-canary.yaml"),
-			want: `x.yaml:17:15: spec.analysis.selector: required by the built-in metric "request-success-rate"`},
+		{name: "a provider without built-in queries, and no selector", doc: strings.Replace(mustRead(t, "testdata/flagger-canary.yaml"), "spec:\n", "spec:\n  provider: skipper\n", 1),
+			want: `x.yaml:18:15: spec.analysis.metrics[0].name: built-in "request-success-rate" for spec.provider "skipper": Flightline does not compute Flagger's built-in queries for this provider yet (it does for istio, kubernetes, linkerd, nginx): give the selector input`},
+		{name: "ai-failure-rate without selector", doc: strings.Replace(head, "    selector: job=\"a\"\n", "", 1) + "    metrics:\n      - name: ai-failure-rate\n        thresholdRange: {max: 1}\n", opts: []canary.ParseOption{canary.WithVars(nil)},
+			want: "spec.analysis.selector: required by the built-in metric \"ai-failure-rate\""},
 		{name: "invalid yaml", doc: "a: [", want: "x.yaml: invalid YAML"},
 		{name: "no analysis", doc: "apiVersion: v1\nkind: ConfigMap\n", want: "no analysis document found; valid kinds: flagger.app/v1beta1 Canary, flightline.dev/v1alpha1 CanaryMonitor"},
 		{name: "wrong apiVersion", doc: "apiVersion: flagger.app/v1alpha9\nkind: Canary\n", want: `x.yaml:1:13: apiVersion: "flagger.app/v1alpha9" with kind Canary is not supported`},

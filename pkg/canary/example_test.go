@@ -31,12 +31,13 @@ spec:
 	fmt.Println(cfg.Threshold, cfg.StrategyText())
 	fmt.Println(cfg.Metrics[0].Query)
 
-	_, err = canary.ParseConfig("canary.yaml", doc)
-	fmt.Println(err)
+	// Without a selector: Flagger's built-in query for spec.provider (istio by default).
+	cfg, _ = canary.ParseConfig("canary.yaml", doc)
+	fmt.Println(cfg.Metrics[0].Query)
 	// Output:
 	// 5 canary, stepWeight 10 up to maxWeight 50: 5 passing checks
 	// sum(rate(http_requests_total{job="agent",code!~"5.."}[1m])) / sum(rate(http_requests_total{job="agent"}[1m])) * 100
-	// canary.yaml:11:15: spec.analysis.selector: required by the built-in metric "request-success-rate": Flightline does not compute Flagger's built-in queries for spec.provider (not set (Flagger's -mesh-provider)) yet and measures the app's own http_* series instead; give the PromQL label matchers of the new version, e.g. job="agent",version="1.5.0" (selector in the file, vars.selector, or the selector input)
+	// sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="ai-agents-prod",destination_workload=~"ai-agents-main",response_code!~"5.*"}[1m])) / sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="ai-agents-prod",destination_workload=~"ai-agents-main"}[1m])) * 100
 }
 
 func ExampleEngine() {
