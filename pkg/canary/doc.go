@@ -10,6 +10,10 @@
 // monitor shows. Queries are Go text/template with Flagger's functions (name, namespace,
 // target, service, ingress, route, interval, variables) plus version, digest and selector.
 //
+// Built-in metrics: without a selector, Flagger's queries for spec.provider (istio by default,
+// linkerd, nginx, kubernetes; Istio's restricted to the watched version); with a selector, the
+// app's own http_* series and ai_ir_failures_total.
+//
 // # Run length and counting (Flagger's)
 //
 // The strategy decides how many passing checks reach the promotion point (Config.PassesNeeded):
