@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"math"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -37,9 +39,13 @@ type reverter interface {
 
 type canaryMonitorOptions struct {
 	config, prometheusURL, selector string
+	templates                       []string
+	version, digest                 string
+	promUser, promPassword          string
+	promToken, promHeaders          string
 	policy, promotionPR, file       string
 	report, merge                   string
-	rollback, dryRun                bool
+	rollback, dryRun, validate      bool
 	platform                        platformFlags
 	scrape                          []string      // --scrape: /metrics URLs instead of a Prometheus server
 	scrapeInterval                  time.Duration // --scrape-interval
@@ -50,10 +56,19 @@ func newCanaryMonitorCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "canary-monitor",
 		Short: "Watch Prometheus after a promotion and revert it when the checks fail",
-		Long: `canary-monitor runs a Flagger-style canary analysis against Prometheus: --config takes a
-Flagger Canary (flagger.app/v1beta1) unchanged, or a CanaryMonitor (flightline.dev/v1alpha1)
-of the same shape, with MetricTemplates in the same file. It waits for readyQuery, then checks
-every metric each interval and logs one line per tick, until success, rollback or inconclusive.
+		Long: `canary-monitor runs a Flagger canary analysis against Prometheus and decides as Flagger's
+scheduler decides: --config takes a Flagger Canary (flagger.app/v1beta1) unchanged, or a
+CanaryMonitor (flightline.dev/v1alpha1) of the same shape; MetricTemplates come from the same
+file or from --templates (files or directories), looked up by namespace and name. It first
+proves that Prometheus answers and every query parses (exit 1 "cannot watch" otherwise), waits
+until the new version serves (readyQuery; by default, with --version, a series with that
+version), then checks every metric each interval and logs one line per check, until success
+(as many passing checks as Flagger needs to reach its promotion point), rollback (failed checks
+reach threshold) or inconclusive. Prometheus unreachable never reverts: such a check is
+inconclusive, and threshold of them in a row end the watch (exit 1, nothing reverted).
+
+--validate loads the configuration and reports what it will do with every field, querying
+nothing (exit 1 on a refusal).
 
 On rollback (and with rollback: true) it reverts the promotion through the rollback flow with
 trigger "canary", the decision as reason and the failing checks; whether the promotion can be
@@ -63,7 +78,8 @@ written to --report for artifacts and replay.
 
 Outputs: decision, failed-checks, revert-pr-url, report.
 Exit codes: 0 success (or any decision with --dry-run), 2 rollback, 3 inconclusive,
-1 bad input or a failure to monitor (including a new version that never became ready).`,
+1 bad input or a failure to monitor (cannot watch, a new version that never became ready,
+Prometheus unreachable for threshold checks in a row: nothing is reverted in any of these).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runCanaryMonitor(cmd.Context(), a, o) },
 	}
@@ -71,6 +87,14 @@ Exit codes: 0 success (or any decision with --dry-run), 2 rollback, 3 inconclusi
 	f.StringVar(&o.config, "config", "", "canary analysis file: a Flagger Canary or a CanaryMonitor (required)")
 	f.StringVar(&o.prometheusURL, "prometheus-url", "", "Prometheus address; overrides spec.analysis.provider.address")
 	f.StringVar(&o.selector, "selector", "", `PromQL label matchers of the new version for the built-in metrics, e.g. job="agent"; overrides spec.analysis.selector`)
+	f.StringSliceVar(&o.templates, "templates", nil, "files or directories holding the MetricTemplates the analysis refers to (comma or newline separated)")
+	f.StringVar(&o.version, "version", "", "the version being watched: {{ version }} in queries, and a readiness gate that waits until a series with that version serves")
+	f.StringVar(&o.digest, "digest", "", "the image digest being watched: {{ digest }} in queries")
+	f.StringVar(&o.promUser, "prometheus-username", "", "Prometheus basic-auth user name (masked)")
+	f.StringVar(&o.promPassword, "prometheus-password", "", "Prometheus basic-auth password (masked)")
+	f.StringVar(&o.promToken, "prometheus-token", "", "Prometheus bearer token (masked)")
+	f.StringVar(&o.promHeaders, "prometheus-headers", "", "extra HTTP headers for Prometheus, one 'Name: value' per line (values masked), e.g. X-Scope-OrgID: team-a")
+	f.BoolVar(&o.validate, "validate", false, "load the configuration and report what it will do with every field; query nothing")
 	f.StringVar(&o.policy, "policy", "", "the ImagePolicy (NAMESPACE/NAME) whose promotion is watched (for the revert)")
 	f.StringVar(&o.promotionPR, "promotion-pr", "", "the promotion to revert (PR number or merge SHA); default: the last merged promotion of the policy")
 	o.platform.register(cmd) // platform-repo, platform-dir, token, base-branch (for the revert)
@@ -91,21 +115,52 @@ func runCanaryMonitor(ctx context.Context, a *app, o canaryMonitorOptions) error
 	default:
 		return fmt.Errorf("merge %q: valid values are none, merge, auto", o.merge)
 	}
+	cred, err := promCredentials(a, &o)
+	if err != nil {
+		return err
+	}
 	data, err := os.ReadFile(o.config)
 	if err != nil {
 		return fmt.Errorf("reading --config: %w", err)
 	}
-	popts := []canary.ParseOption{canary.WithSelector(o.selector), canary.WithPrometheusURL(o.prometheusURL)}
+	tpl, err := canary.LoadTemplates(splitList(o.templates))
+	if err != nil {
+		return err
+	}
+	popts := []canary.ParseOption{canary.WithSelector(o.selector), canary.WithPrometheusURL(o.prometheusURL),
+		canary.WithVersion(o.version), canary.WithDigest(o.digest), canary.WithTemplates(tpl...)}
 	if o.dryRun {
 		popts = append(popts, canary.WithDryRun(true))
 	}
 	cfg, err := canary.ParseConfig(o.config, data, popts...)
 	if err != nil {
-		return err
+		return errors.New(metrics.RedactURLs(err.Error()))
 	}
 	a.rt.Mask(cfg.Provider.BearerToken)
 	a.rt.Mask(cfg.Provider.Password)
+	// Userinfo in the address never travels further than here: it becomes basic auth.
+	var urlUser, urlPass string
+	cfg.Provider.Address, urlUser, urlPass = metrics.SplitUserinfo(cfg.Provider.Address)
+	a.rt.Mask(urlPass)
+	a.rt.Mask(urlUser)
+	for _, n := range cfg.Notes {
+		if n.Status == canary.NoteDeprecated && strings.Contains(n.Field, "provider.") {
+			a.rt.Annotate(actions.Warning, n.String(), actions.Annotation{Title: "canary-monitor: deprecated", File: o.config})
+		}
+	}
+	if o.validate {
+		a.rt.Logf("%s", canary.Describe(cfg))
+		sum := new(actions.Summary)
+		sum.Heading(3, "canary "+cfg.Name+": configuration loaded")
+		sum.Code("text", canary.Describe(cfg))
+		if err := a.rt.WriteSummary(sum); err != nil {
+			return err
+		}
+		return a.rt.SetOutputs([2]string{"decision", ""}, [2]string{"failed-checks", ""}, [2]string{"revert-pr-url", ""}, [2]string{"report", ""})
+	}
 	var prov metrics.Provider
+	perMetric := map[string]metrics.Provider{} // a template's own address or TLS setting
+	metricKey := map[string]string{}
 	if len(o.scrape) > 0 {
 		sp, closeScrape, err := openScrape(ctx, o.scrape, o.scrapeInterval, cfg.Target)
 		if err != nil {
@@ -118,17 +173,60 @@ func runCanaryMonitor(ctx context.Context, a *app, o canaryMonitorOptions) error
 		if cfg.Provider.Address == "" {
 			return errors.New("no Prometheus address: give --prometheus-url (input prometheus-url) or spec.analysis.provider.address")
 		}
-		popt := []metrics.PrometheusOption{metrics.WithTimeout(cfg.Provider.Timeout)}
-		switch {
-		case cfg.Provider.BearerToken != "":
-			popt = append(popt, metrics.WithBearerToken(cfg.Provider.BearerToken))
-		case cfg.Provider.Username != "" || cfg.Provider.Password != "":
-			popt = append(popt, metrics.WithBasicAuth(cfg.Provider.Username, cfg.Provider.Password))
+		user, pass, token := cfg.Provider.Username, cfg.Provider.Password, cfg.Provider.BearerToken
+		if urlUser != "" || urlPass != "" {
+			user, pass, token = urlUser, urlPass, ""
 		}
-		if prov, err = metrics.NewPrometheus(cfg.Provider.Address, popt...); err != nil {
+		if cred.user != "" || cred.pass != "" || cred.token != "" {
+			user, pass, token = cred.user, cred.pass, cred.token // the inputs win over the file and the URL
+		}
+		if user != "" || pass != "" {
+			// The header's own form, in case an error text echoes it back.
+			a.rt.Mask(base64.StdEncoding.EncodeToString([]byte(user + ":" + pass)))
+		}
+		// newProm is the provider for one address: the analysis' own gets the credentials and
+		// headers; a template's own address gets them when the template names a secretRef (the
+		// inputs stand for that secret).
+		newProm := func(address string, insecure, creds bool) (metrics.Provider, error) {
+			popt := []metrics.PrometheusOption{metrics.WithTimeout(cfg.Provider.Timeout), metrics.WithInsecureSkipVerify(insecure)}
+			if creds {
+				switch {
+				case token != "":
+					popt = append(popt, metrics.WithBearerToken(token))
+				case user != "" || pass != "":
+					popt = append(popt, metrics.WithBasicAuth(user, pass))
+				}
+				if len(cred.headers) > 0 {
+					popt = append(popt, metrics.WithHeaders(cred.headers))
+				}
+			}
+			return metrics.NewPrometheus(address, popt...)
+		}
+		if prov, err = newProm(cfg.Provider.Address, false, true); err != nil {
 			return fmt.Errorf("spec.analysis.provider: %w", err)
 		}
+		for _, m := range cfg.Metrics {
+			if m.Address == "" && !m.InsecureSkipVerify {
+				continue
+			}
+			addr, creds := m.Address, m.SecretRef != ""
+			if addr == "" {
+				addr, creds = cfg.Provider.Address, true
+			}
+			key := fmt.Sprintf("%s|%t|%t", addr, m.InsecureSkipVerify, creds)
+			if perMetric[key] == nil {
+				mp, err := newProm(addr, m.InsecureSkipVerify, creds)
+				if err != nil {
+					return fmt.Errorf("MetricTemplate %s: %w", m.Template, err)
+				}
+				perMetric[key] = redactingProvider{Provider: mp, redact: a.rt.Redact}
+			}
+			metricKey[m.Name] = key
+		}
 	}
+	// Whatever comes back from Prometheus (an error text may echo a header) has every masked
+	// secret replaced before it reaches a check, the report, an output or a PR body.
+	prov = redactingProvider{Provider: prov, redact: a.rt.Redact}
 	var rev *rollbackReverter
 	if o.rollback && !cfg.DryRun {
 		// Everything the revert needs is checked before watching, not hours later.
@@ -137,22 +235,25 @@ func runCanaryMonitor(ctx context.Context, a *app, o canaryMonitorOptions) error
 		}
 	}
 
-	a.rt.Logf("canary %s: %d metrics every %s, %d checks, rollback at %d failed (consecutive limit %d), dry run %t",
-		cfg.Name, len(cfg.Metrics), cfg.Interval, cfg.Iterations, cfg.Threshold, cfg.MaxConsecutiveFailures, cfg.DryRun)
+	a.rt.Logf("canary %s: %d metrics every %s; %s; rollback at %d failed checks (consecutive limit %d); at most %s; dry run %t",
+		cfg.Name, len(cfg.Metrics), cfg.Interval, cfg.StrategyText(), cfg.Threshold, cfg.MaxConsecutiveFailures, cfg.MaxDuration, cfg.DryRun)
+	for _, n := range cfg.Notes {
+		a.rt.Logf("note: %s", n)
+	}
 	if cfg.ReadyQuery != "" {
 		a.rt.Logf("waiting up to %s for readyQuery %s", cfg.ReadyTimeout, cfg.ReadyQuery)
 	}
 	report, monErr := canary.Monitor(ctx, cfg, prov, canary.WithTickFunc(func(t canary.Tick) {
 		a.rt.Logf("%s", t.String())
-	}))
+	}), canary.WithMetricProvider(func(m canary.Metric) metrics.Provider { return perMetric[metricKey[m.Name]] }))
 	a.rt.Logf("decision: %s (%s)", report.Decision, report.Reason)
 
 	var revertURL string
 	var revertErr error
 	if report.Decision == canary.Rollback && rev != nil {
-		revertURL, revertErr = rev.Revert(ctx, report.Reason, report.FailedChecks)
+		revertURL, revertErr = rev.Revert(ctx, canary.Clean(report.Reason), report.FailedChecks)
 		if revertErr != nil {
-			a.rt.Annotate(actions.Error, "the canary failed but the revert did not go through: "+revertErr.Error(), actions.Annotation{Title: "canary-monitor: not reverted"})
+			a.rt.Annotate(actions.Error, "the canary failed but the revert did not go through: "+canary.Clean(revertErr.Error()), actions.Annotation{Title: "canary-monitor: not reverted"})
 		}
 	}
 
@@ -189,6 +290,84 @@ func runCanaryMonitor(ctx context.Context, a *app, o canaryMonitorOptions) error
 	return nil
 }
 
+// redactingProvider replaces masked secrets in the errors of the provider it wraps, keeping
+// what they wrap (no data, unreachable, a bad query) for the callers that branch on it.
+type redactingProvider struct {
+	metrics.Provider
+	redact func(string) string
+}
+
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+func (p redactingProvider) wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &redactedError{msg: metrics.RedactURLs(p.redact(err.Error())), err: err}
+}
+
+func (p redactingProvider) Query(ctx context.Context, q string, at time.Time) (metrics.Sample, error) {
+	s, err := p.Provider.Query(ctx, q, at)
+	return s, p.wrap(err)
+}
+
+func (p redactingProvider) QueryRange(ctx context.Context, q string, r metrics.Range) ([]metrics.Series, error) {
+	s, err := p.Provider.QueryRange(ctx, q, r)
+	return s, p.wrap(err)
+}
+
+type promCred struct {
+	user, pass, token string
+	headers           http.Header
+}
+
+// promCredentials reads the prometheus-* inputs, masking every value.
+func promCredentials(a *app, o *canaryMonitorOptions) (promCred, error) {
+	c := promCred{user: o.promUser, pass: o.promPassword, token: o.promToken}
+	for _, v := range []string{c.user, c.pass, c.token} {
+		a.rt.Mask(v)
+	}
+	if c.token != "" && (c.user != "" || c.pass != "") {
+		return c, errors.New("prometheus-token and prometheus-username/prometheus-password: give one kind of credential, not both")
+	}
+	for i, line := range strings.Split(o.promHeaders, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		name, value, ok := strings.Cut(line, ":")
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		a.rt.Mask(value)
+		if !ok || name == "" || strings.ContainsAny(name, " \t") {
+			return c, fmt.Errorf("prometheus-headers line %d: want 'Name: value' (the value is masked)", i+1)
+		}
+		if c.headers == nil {
+			c.headers = http.Header{}
+		}
+		c.headers.Add(name, value)
+	}
+	return c, nil
+}
+
+// splitList splits list inputs given as several flags, commas or lines.
+func splitList(in []string) []string {
+	var out []string
+	for _, s := range in {
+		for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == ',' }) {
+			if part = strings.TrimSpace(part); part != "" {
+				out = append(out, part)
+			}
+		}
+	}
+	return out
+}
+
 // rollbackReverter reverts through pkg/rollback with trigger "canary".
 type rollbackReverter struct {
 	a       *app
@@ -219,6 +398,11 @@ func newRollbackReverter(ctx context.Context, a *app, o canaryMonitorOptions) (*
 	check.Reason = "canary pre-flight check"
 	res, err := rollback.Run(ctx, f, r.src(), check)
 	if err != nil {
+		if errors.Is(err, rollback.ErrNoPromotion) && o.promotionPR == "" {
+			if perr := policyInFile(ctx, f, o); perr != nil {
+				err = fmt.Errorf("%w; %w", err, perr)
+			}
+		}
 		return nil, fmt.Errorf("rollback is true but the promotion could not be reverted: %w", err)
 	}
 	a.rt.Logf("if the canary fails, this reverts %s (%s, range %s back to %s)", res.Reverted.URL, res.Promotion.Policy, res.Promotion.Range, res.RestoredRange)
@@ -228,6 +412,33 @@ func newRollbackReverter(ctx context.Context, a *app, o canaryMonitorOptions) (*
 		r.req.PR = res.Reverted.ID()
 	}
 	return r, nil
+}
+
+// policyInFile explains a "no promotion" by a mistyped policy when it is one: the policy is not
+// in the platform file (the file input, or promote's default) and these are the candidates.
+func policyInFile(ctx context.Context, f forge.Forge, o canaryMonitorOptions) error {
+	ref, err := imagepolicy.ParseRef(o.policy)
+	if err != nil {
+		return fmt.Errorf("policy %q: %w", o.policy, err)
+	}
+	file := o.file
+	if file == "" {
+		file = promote.DefaultFile
+	}
+	base := o.platform.base
+	if base == "" {
+		if base, err = f.DefaultBranch(ctx); err != nil {
+			return nil
+		}
+	}
+	data, err := f.ReadFile(ctx, base, file)
+	if err != nil {
+		return nil // no file to look in: the rollback flow's message stands
+	}
+	if _, err := imagepolicy.Find(data, ref); err != nil {
+		return fmt.Errorf("in %s on %s: %w", file, base, err)
+	}
+	return nil
 }
 
 func (r *rollbackReverter) src() imagepolicy.TagSource {
@@ -293,10 +504,18 @@ func canarySummary(cfg *canary.Config, r *canary.Report, revertURL string, rever
 	for _, fc := range r.FailedChecks {
 		facts = append(facts, "failed check — "+fc)
 	}
-	facts = append(facts, fmt.Sprintf("rule: roll back when failed checks ≥ threshold %d", cfg.Threshold)+
+	facts = append(facts, fmt.Sprintf("rule (Flagger's): %s, a check every %s; a failed check does not advance; roll back when failed checks ≥ threshold %d", cfg.StrategyText(), cfg.Interval, cfg.Threshold)+
 		map[bool]string{true: fmt.Sprintf(" or %d fail in a row", cfg.MaxConsecutiveFailures), false: ""}[cfg.MaxConsecutiveFailures > 0]+
-		fmt.Sprintf("; %d checks every %s", cfg.Iterations, cfg.Interval))
+		fmt.Sprintf("; at most %s", cfg.MaxDuration))
 	s.List(facts...)
+	if len(cfg.Notes) > 0 {
+		notes := make([]string, len(cfg.Notes))
+		for i, n := range cfg.Notes {
+			notes[i] = fmt.Sprintf("`%s`: %s — %s", n.Field, n.Status, n.Detail)
+		}
+		s.Para("Fields not acted on as Flagger would:")
+		s.List(notes...)
+	}
 	if len(r.Ticks) == 0 {
 		s.Para("No check ran.")
 		return s
@@ -376,6 +595,8 @@ func checkCell(c canary.Check) string {
 		v = strconv.FormatFloat(float64(c.Result.Value), 'g', 5, 64)
 	case canary.GotNoData:
 		v = "no data"
+	case canary.GotUnreachable:
+		v = "unreachable"
 	default:
 		v = "error"
 	}

@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -46,7 +49,7 @@ metadata: {name: agent}
 spec:
   analysis:
     interval: 2s
-    iterations: 3
+    iterations: 3 # blue/green: 4 passing checks
     threshold: 2
     readyQuery: build_info{version="1.5.0"}
     readyTimeout: 15s
@@ -69,6 +72,7 @@ func writeFile(t *testing.T, name, content string) string {
 func TestCanaryMonitor_Live(t *testing.T) {
 	env := startCanaryEnv(t)
 	cfg := writeFile(t, "canary.yaml", cliAnalysis)
+	guarded := writeFile(t, "guarded.yaml", strings.Replace(cliAnalysis, "    threshold: 2\n", "    threshold: 2\n    minRequests: 10\n    maxDuration: 10s\n", 1))
 	tests := []struct {
 		name     string
 		args     []string
@@ -88,8 +92,10 @@ func TestCanaryMonitor_Live(t *testing.T) {
 			summary: []string{"rollback: false — nothing was reverted here"}},
 		{name: "dry run", args: []string{"--selector", env.failing, "--dry-run"}, platform: true, code: 0, decision: canary.Rollback,
 			summary: []string{"dry run: would have rolled back at", "dry run: nothing was reverted"}},
-		{name: "idle service is inconclusive", args: []string{"--selector", `job="agent",route="/nothing-here"`, "--rollback=false"}, code: exitInconclusive, decision: canary.Inconclusive,
-			summary: []string{"⚠️ canary agent: inconclusive", "below minRequests 10"}},
+		{name: "idle service with the minRequests guard is inconclusive", args: []string{"--config", guarded, "--selector", `job="agent",route="/nothing-here"`, "--rollback=false"}, code: exitInconclusive, decision: canary.Inconclusive,
+			summary: []string{"⚠️ canary agent: inconclusive", "below minRequests 10", "maximum run time 10s reached"}},
+		{name: "idle service without the guard fails, as in Flagger (no data)", args: []string{"--selector", `job="agent",route="/nothing-here"`, "--rollback=false"}, code: exitRollback, decision: canary.Rollback,
+			summary: []string{"no data, counted as a failure"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -159,7 +165,7 @@ func TestCanaryMonitor_NeverReady(t *testing.T) {
 	code, stdout, stderr := runCLI(t, nil, "canary-monitor", "--config", cfg, "--prometheus-url", env.prom.URL, "--selector", env.healthy, "--rollback=false",
 		"--report", filepath.Join(t.TempDir(), "r.json"))
 	assert.Equal(t, 1, code)
-	assert.Contains(t, stderr, `the new version never became ready: not ready after 2s: readyQuery build_info{version="9.9.9"} selected no series`)
+	assert.Contains(t, stderr, `the new version never became ready: version never became ready: after 2s, readyQuery build_info{version="9.9.9"} still selected no series`)
 	outs, err := actions.ParseOutputs(stdout)
 	require.NoError(t, err)
 	assert.Equal(t, "inconclusive", outs["decision"])
@@ -169,6 +175,7 @@ func TestCanaryMonitor_BadInput(t *testing.T) {
 	runbook, err := os.ReadFile("../../pkg/canary/testdata/flagger-canary.yaml")
 	require.NoError(t, err)
 	cfg := writeFile(t, "flagger-canary.yaml", string(runbook))
+	skipper := writeFile(t, "skipper.yaml", strings.Replace(string(runbook), "spec:\n", "spec:\n  provider: skipper\n", 1))
 	bad := writeFile(t, "bad.yaml", strings.Replace(cliAnalysis, "threshold: 2", "threshold: two", 1))
 	_, emptyPlatform := localPlatform(t)
 	long := writeFile(t, "long.yaml", strings.Replace(cliAnalysis, "interval: 2s\n    iterations: 3", "interval: 1h\n    iterations: 7", 1))
@@ -180,7 +187,8 @@ func TestCanaryMonitor_BadInput(t *testing.T) {
 		{name: "no config", args: nil, want: "config"},
 		{name: "config not found", args: []string{"--config", "/nonexistent.yaml"}, want: "reading --config: open /nonexistent.yaml"},
 		{name: "bad value located", args: []string{"--config", bad, "--prometheus-url", "http://127.0.0.1:9"}, want: `bad.yaml:8:16: spec.analysis.threshold: invalid count "two"`},
-		{name: "runbook without selector", args: []string{"--config", cfg, "--prometheus-url", "http://127.0.0.1:9"}, want: "spec.analysis.selector: required by the built-in metric"},
+		{name: "built-ins without selector for a provider not computed yet", args: []string{"--config", skipper, "--prometheus-url", "http://127.0.0.1:9"},
+			want: `built-in "request-success-rate" for spec.provider "skipper": Flightline does not compute Flagger's built-in queries for this provider yet`},
 		{name: "no prometheus", args: []string{"--config", cfg, "--selector", `job="a"`}, want: "no Prometheus address: give --prometheus-url (input prometheus-url) or spec.analysis.provider.address"},
 		{name: "bad prometheus url", args: []string{"--config", cfg, "--selector", `job="a"`, "--prometheus-url", "prometheus:9090"}, want: `prometheus address "prometheus:9090": want an http(s) URL`},
 		{name: "bad merge mode", args: []string{"--config", cfg, "--merge", "yes"}, want: `merge "yes": valid values are none, merge, auto`},
@@ -190,7 +198,9 @@ func TestCanaryMonitor_BadInput(t *testing.T) {
 			want: "rollback is true: no platform repository: give platform-repo (OWNER/REPO) or platform-dir"},
 		{name: "rollback with nothing promoted", args: []string{"--config", cfg, "--selector", `job="a"`, "--prometheus-url", "http://127.0.0.1:9", "--policy", forgetest.Policy, "--platform-dir", emptyPlatform},
 			want: "rollback is true but the promotion could not be reverted: "},
-		{name: "over six hours", args: []string{"--config", long, "--prometheus-url", "http://127.0.0.1:9", "--selector", `job="a"`}, want: "is over GitHub's 6h job limit"},
+		{name: "over six hours", args: []string{"--config", long, "--prometheus-url", "http://127.0.0.1:9", "--selector", `job="a"`}, want: "is shorter than the 8 passing checks every 1h0m0s that reach the promotion point (8h0m0s)"},
+		{name: "token and password", args: []string{"--config", cfg, "--prometheus-token", "abcd", "--prometheus-password", "efgh"}, want: "give one kind of credential, not both"},
+		{name: "bad header", args: []string{"--config", cfg, "--prometheus-headers", "X-Scope-OrgID team-a"}, want: "prometheus-headers line 1: want 'Name: value'"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -211,7 +221,11 @@ func fakeProm(t *testing.T) (url string, auth func() []string) {
 		seen = append(seen, r.Header.Get("Authorization"))
 		mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000,"100"]}]}}`)
+		v := "100"
+		if r.FormValue("query") == "vector(1)" {
+			v = "1"
+		}
+		fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000,%q]}]}}`, v)
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL, func() []string {
@@ -284,6 +298,7 @@ spec:
 	outs, err := actions.ParseOutputs(stdout)
 	require.NoError(t, err)
 	assert.Equal(t, "success", outs["decision"])
+	assert.Contains(t, stderr, "spec.analysis.provider.bearerToken: deprecated — a credential in a committed file: give it through the prometheus-token input (a secret) instead")
 	require.NotEmpty(t, auth())
 	for _, a := range auth() {
 		assert.Equal(t, "Bearer "+secret, a)
@@ -293,4 +308,205 @@ spec:
 	for _, out := range []string{stdout, stderr, string(b)} {
 		assert.NotContains(t, out, secret)
 	}
+}
+
+// --validate reads the configuration (templates from a directory, by namespace and name) and
+// says what it will do with every field, querying nothing.
+func TestCanaryMonitor_Validate(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "templates.yaml"), []byte(`apiVersion: flagger.app/v1beta1
+kind: MetricTemplate
+metadata: {name: error-rate, namespace: istio-system}
+spec:
+  provider: {type: prometheus, address: http://prometheus.istio-system:9090, secretRef: {name: prom-auth}}
+  query: sum(rate(errors_total{ns="istio"}[{{ interval }}]))
+---
+apiVersion: flagger.app/v1beta1
+kind: MetricTemplate
+metadata: {name: error-rate, namespace: prod}
+spec:
+  provider: {type: prometheus, address: http://prometheus.istio-system:9090}
+  query: sum(rate(errors_total{namespace="{{ namespace }}",version="{{ version }}"}[{{ interval }}]))
+`), 0o644))
+	cfg := writeFile(t, "canary.yaml", `apiVersion: flagger.app/v1beta1
+kind: Canary
+metadata: {name: podinfo, namespace: prod}
+spec:
+  provider: istio
+  targetRef: {apiVersion: apps/v1, kind: Deployment, name: podinfo}
+  service: {port: 9898}
+  skipAnalysis: false
+  analysis:
+    interval: 30s
+    threshold: 5
+    maxWeight: 50
+    stepWeight: 10
+    alerts:
+      - name: on-call
+        providerRef: {name: slack}
+    metrics:
+      - name: errors
+        templateRef: {name: error-rate}
+        thresholdRange: {max: 1}
+        interval: 1m
+    webhooks:
+      - name: load-test
+        url: http://flagger-loadtester.test/
+        metadata: {cmd: "hey -z 1m -q 10 -c 2 http://podinfo-canary.test:9898/"}
+`)
+	code, stdout, stderr := runCLI(t, nil, "canary-monitor", "--validate", "--config", cfg, "--templates", dir, "--version", "1.5.0", "--prometheus-url", "http://127.0.0.1:9")
+	require.Equal(t, 0, code, stderr)
+	outs, err := actions.ParseOutputs(stdout)
+	require.NoError(t, err)
+	assert.Empty(t, outs["decision"], "nothing was decided")
+	for _, want := range []string{
+		"Canary prod/podinfo",
+		"run: canary, stepWeight 10 up to maxWeight 50: 5 passing checks; a check every 30s",
+		`query: sum(rate(errors_total{namespace="prod",version="1.5.0"}[1m]))`, // the prod template, not istio-system's
+		"from MetricTemplate prod/error-rate (" + filepath.Join(dir, "templates.yaml") + ")",
+		`webhook "load-test" (rollout): not called`,
+		"spec.analysis.alerts: not applicable",
+		`readiness: wait up to 10m0s until count({version="1.5.0"}) > 0`,
+	} {
+		assert.Contains(t, stderr, want)
+	}
+	assert.NotContains(t, stderr, "secretRef", "the istio-system template is not the one used")
+
+	// A refusal names the field and what to do; exit 1.
+	bad := writeFile(t, "bad.yaml", strings.Replace(mustReadFile(t, cfg), "templateRef: {name: error-rate}", "templateRef: {name: error-rates}", 1))
+	code, _, stderr = runCLI(t, nil, "canary-monitor", "--validate", "--config", bad, "--templates", dir)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "spec.analysis.metrics[0].templateRef: no MetricTemplate prod/error-rates")
+	assert.Contains(t, stderr, "give the file or directory that holds it with the templates input")
+}
+
+func mustReadFile(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// Prometheus unreachable before the watch: exit 1 "cannot watch", decision inconclusive, and
+// the promotion stays (rollback on, local platform).
+func TestCanaryMonitor_PrometheusDownAtStart(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close()
+	cfg := writeFile(t, "canary.yaml", cliAnalysis)
+	pe, pdir := localPlatform(t)
+	pe.MustPromote(promote.Request{Version: "1.5.0", Merge: promote.MergeNow})
+	promoted := pe.File("main")
+	code, stdout, stderr := runCLI(t, nil, "canary-monitor", "--config", cfg, "--prometheus-url", url, "--selector", `job="a"`,
+		"--platform-dir", pdir, "--policy", forgetest.Policy, "--merge", "merge", "--report", filepath.Join(t.TempDir(), "r.json"))
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "cannot watch: Prometheus did not answer vector(1)")
+	outs, err := actions.ParseOutputs(stdout)
+	require.NoError(t, err)
+	assert.Equal(t, "inconclusive", outs["decision"])
+	assert.Empty(t, outs["revert-pr-url"])
+	assert.Equal(t, string(promoted), string(pe.File("main")), "nothing reverted")
+}
+
+// A failing canary, rollback on, against the local git forge, with a secret in every place a
+// user could put one: the URL's userinfo, the username, password and headers inputs, the
+// config's inline bearerToken; the Prometheus stand-in echoes the Authorization header and a
+// forged workflow command and marker in an error. No artifact carries a secret, a raw workflow
+// command or a marker of the outsider's.
+func TestCanaryMonitor_NoSecretAnywhere(t *testing.T) {
+	const (
+		urlUser, urlPass = "url-user-1", "url-pass-secret-2"
+		inUser, inPass   = "input-user-3", "input-pass-secret-4"
+		header           = "header-secret-5"
+		inline           = "inline-token-secret-6"
+	)
+	secrets := []string{urlPass, inUser, inPass, header, inline, urlUser, base64.StdEncoding.EncodeToString([]byte(inUser + ":" + inPass))}
+	var mu sync.Mutex
+	var seen []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Get("Authorization")+" "+r.Header.Get("X-Scope-OrgID"))
+		mu.Unlock()
+		_ = r.ParseForm()
+		q := r.Form.Get("query")
+		w.Header().Set("Content-Type", "application/json")
+		if strings.Contains(q, "ai_ir") { // an error text that echoes what it got, and forges a command and a marker
+			w.WriteHeader(http.StatusUnprocessableEntity)
+			msg := fmt.Sprintf("execution: auth %s org %s\n::error::pwned\n<!-- flightline:promotion {\"v\":1} -->", r.Header.Get("Authorization"), r.Header.Get("X-Scope-OrgID"))
+			b, _ := json.Marshal(map[string]string{"status": "error", "errorType": "execution", "error": msg})
+			_, _ = w.Write(b)
+			return
+		}
+		v := "50" // the success rate: failing
+		if q == "vector(1)" {
+			v = "1"
+		}
+		fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000,%q]}]}}`, v)
+	}))
+	t.Cleanup(srv.Close)
+	promURL := strings.Replace(srv.URL, "http://", "http://"+urlUser+":"+urlPass+"@", 1)
+	cfg := writeFile(t, "canary.yaml", `apiVersion: flightline.dev/v1alpha1
+kind: CanaryMonitor
+metadata: {name: agent}
+spec:
+  analysis:
+    interval: 1s
+    iterations: 3
+    threshold: 2
+    selector: job="agent"
+    provider: {bearerToken: `+inline+`}
+    metrics:
+      - name: request-success-rate
+        thresholdRange: {min: 99}
+      - name: ai-failure-rate
+        thresholdRange: {max: 0.5}
+`)
+	pe, pdir := localPlatform(t)
+	pe.MustPromote(promote.Request{Version: "1.5.0", Merge: promote.MergeNow})
+	dir := t.TempDir()
+	report := filepath.Join(dir, "report.json")
+	env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": filepath.Join(dir, "out"), "GITHUB_STEP_SUMMARY": filepath.Join(dir, "summary"),
+		"FLIGHTLINE_INPUT_PROMETHEUS_URL": promURL, "FLIGHTLINE_INPUT_PROMETHEUS_USERNAME": inUser, "FLIGHTLINE_INPUT_PROMETHEUS_PASSWORD": inPass,
+		"FLIGHTLINE_INPUT_PROMETHEUS_HEADERS": "X-Scope-OrgID: " + header}
+	code, stdout, stderr := runCLI(t, env, "canary-monitor", "--config", cfg, "--platform-dir", pdir, "--policy", forgetest.Policy, "--merge", "merge", "--report", report)
+	require.Equal(t, exitRollback, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	mu.Lock()
+	assert.Contains(t, seen, "Basic "+base64.StdEncoding.EncodeToString([]byte(inUser+":"+inPass))+" "+header, "the inputs reach Prometheus")
+	mu.Unlock()
+
+	artifacts := map[string]string{"stdout": stdout, "stderr": stderr}
+	for name, p := range map[string]string{"outputs": env["GITHUB_OUTPUT"], "summary": env["GITHUB_STEP_SUMMARY"], "report": report} {
+		artifacts[name] = mustReadFile(t, p)
+	}
+	outs, err := actions.ParseOutputs(artifacts["outputs"])
+	require.NoError(t, err)
+	require.Contains(t, outs["revert-pr-url"], "flightline/revert/")
+	bodies, err := exec.Command("git", "-C", pdir, "log", "--all", "--format=%B").CombinedOutput()
+	require.NoError(t, err, string(bodies))
+	artifacts["PR and commit bodies"] = string(bodies)
+	assert.Contains(t, artifacts["PR and commit bodies"], "ai-failure-rate", "the failing check reached the revert")
+	assert.Contains(t, artifacts["report"], "execution: auth Basic *** org ***", "the echoed credentials are masked in the check's message")
+	for name, text := range artifacts {
+		for _, line := range strings.Split(text, "\n") {
+			if name == "stdout" && strings.HasPrefix(line, "::add-mask::") {
+				continue // the runner consumes these and shows them to no one: this is how secrets get masked
+			}
+			for _, s := range secrets {
+				assert.NotContains(t, line, s, "%s carries a secret", name)
+			}
+			assert.NotContains(t, line, "::error::pwned", "%s: the forged workflow command survived", name)
+			assert.NotContains(t, line, "pwned\n", name)
+			if name != "stdout" {
+				assert.False(t, strings.HasPrefix(strings.TrimSpace(line), "::"), "%s: a line starts a workflow command: %q", name, line)
+			}
+		}
+	}
+	// In Actions, stdout carries flightline's own workflow commands only.
+	for _, line := range strings.Split(stdout, "\n") {
+		if strings.HasPrefix(line, "::") {
+			assert.Regexp(t, `^::(add-mask|warning|error)[ :]`, line)
+			assert.NotContains(t, line, "pwned")
+		}
+	}
+	assert.NotContains(t, artifacts["PR and commit bodies"], `<!-- flightline:promotion {"v":1} -->`)
 }

@@ -191,7 +191,7 @@ func runDemo(ctx context.Context, a *app, o demoOptions) (err error) {
 		return err
 	}
 	agent := d.current()
-	outs, err := d.flightline(ctx, "canary-monitor", "--config", cfg, "--scrape", "http://"+agent.addr+"/metrics",
+	outs, err := d.flightline(ctx, "canary-monitor", "--config", cfg, "--scrape", "http://"+agent.addr+"/metrics", "--version", demoNew,
 		"--policy", demoPolicy, "--platform-dir", d.platform, "--merge", "merge", "--report", filepath.Join(d.dir, "canary-report.json"))
 	decision := outs["decision"]
 	var ee *exitError
@@ -221,7 +221,7 @@ func runDemo(ctx context.Context, a *app, o demoOptions) (err error) {
 			return err
 		}
 		agent := d.current()
-		outs, err := d.flightline(ctx, "canary-monitor", "--config", cfg, "--scrape", "http://"+agent.addr+"/metrics",
+		outs, err := d.flightline(ctx, "canary-monitor", "--config", cfg, "--scrape", "http://"+agent.addr+"/metrics", "--version", demoOld,
 			"--rollback=false", "--report", filepath.Join(d.dir, "verify-report.json"))
 		if err != nil || outs["decision"] != "success" {
 			return fmt.Errorf("verification watch of %s: decision %q, %v", demoOld, outs["decision"], err)
@@ -686,20 +686,22 @@ func (l *loadGen) stop() {
 }
 
 // writeCanary writes the demo's analysis: the runbook's checks (success rate ≥ 99 %, p99
-// duration ≤ 1500 ms, the rate of ai_ir_failures_total), scaled from minutes to seconds.
-func (d *demo) writeCanary(file, version string, iterations, threshold int) (string, error) {
-	cfg := fmt.Sprintf(`# The runbook's gate, scaled from minutes to seconds for the demo.
+// duration ≤ 1500 ms, the rate of ai_ir_failures_total), scaled from minutes to seconds, run
+// blue/green as Flagger runs it: success after `passes` passing checks (iterations passes-1,
+// plus the check Flagger makes before it promotes), rollback at the threshold-th failed check.
+// The monitor gets --version, so it waits until a series of that version serves.
+func (d *demo) writeCanary(file, version string, passes, threshold int) (string, error) {
+	cfg := fmt.Sprintf(`# The runbook's gate, scaled from minutes to seconds for the demo (version %s).
 apiVersion: flightline.dev/v1alpha1
 kind: CanaryMonitor
 metadata: {name: agent, namespace: ai-agents-prod}
 spec:
   analysis:
     interval: 1s
-    iterations: %d
+    iterations: %d # blue/green: Flagger promotes after iterations + 1 passing checks
     threshold: %d
     selector: 'job="agent"'
-    minRequests: 10
-    readyQuery: build_info{job="agent",version=%q}
+    minRequests: 10 # our guard, off unless set: an idle agent is inconclusive, never a pass
     readyTimeout: 20s
     metrics:
       - name: request-success-rate
@@ -711,7 +713,7 @@ spec:
       - name: ai-failure-rate
         thresholdRange: {max: 0.5}
         interval: 4s
-`, iterations, threshold, version)
+`, version, passes-1, threshold)
 	p := filepath.Join(d.dir, file)
 	return p, os.WriteFile(p, []byte(cfg), 0o644)
 }

@@ -33,6 +33,8 @@ type Server struct {
 	done    chan struct{}
 	log     *syncBuffer
 	stopped sync.Once
+
+	bin, cfgPath, tsdb, addr string
 }
 
 // Start runs prometheus against targets (host:port, scraped at /metrics) with a temporary
@@ -83,35 +85,44 @@ func start(bin, cfgPath, tsdb string) (*Server, error) {
 		return nil, err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	s := &Server{URL: "http://" + addr, done: make(chan struct{}), log: &syncBuffer{}}
+	s := &Server{URL: "http://" + addr, log: &syncBuffer{}, bin: bin, cfgPath: cfgPath, tsdb: tsdb, addr: addr}
+	return s, s.run()
+}
+
+// run starts the process and waits until it is ready.
+func (s *Server) run() error {
+	bin := s.bin
+	s.done = make(chan struct{})
 	s.cmd = exec.Command(bin,
-		"--config.file="+cfgPath,
-		"--storage.tsdb.path="+tsdb,
-		"--web.listen-address="+addr,
+		"--config.file="+s.cfgPath,
+		"--storage.tsdb.path="+s.tsdb,
+		"--web.listen-address="+s.addr,
 		"--web.enable-lifecycle",
 		"--log.level=warn",
 	)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting %s: %w", bin, err)
+		return fmt.Errorf("starting %s: %w", bin, err)
 	}
-	go func() { _ = s.cmd.Wait(); close(s.done) }()
+	done := s.done
+	cmd := s.cmd
+	go func() { _ = cmd.Wait(); close(done) }()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for {
 		select {
-		case <-s.done:
-			return nil, fmt.Errorf("prometheus exited before it was ready:\n%s", s.log.String())
+		case <-done:
+			return fmt.Errorf("prometheus exited before it was ready:\n%s", s.log.String())
 		case <-ctx.Done():
 			s.Stop()
-			return nil, fmt.Errorf("prometheus not ready at %s after 30s:\n%s", s.URL, s.log.String())
+			return fmt.Errorf("prometheus not ready at %s after 30s:\n%s", s.URL, s.log.String())
 		case <-time.After(50 * time.Millisecond):
 		}
 		resp, err := http.Get(s.URL + "/-/ready")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return s, nil
+				return nil
 			}
 		}
 	}
@@ -129,6 +140,14 @@ func (s *Server) Stop() {
 			<-s.done
 		}
 	})
+}
+
+// Restart starts a stopped Prometheus again on the same address and TSDB (what it scraped
+// before the stop is still there), and waits until it is ready.
+func (s *Server) Restart() error {
+	s.Stop()
+	s.stopped = sync.Once{}
+	return s.run()
 }
 
 func freePort() (int, error) {

@@ -1,48 +1,47 @@
-// Package canary decides, from metric observations taken tick by tick, whether a rollout
-// succeeds, rolls back or is inconclusive, with Flagger's counting and explicit policies.
+// Package canary decides, from metric observations taken check by check, whether a rollout
+// succeeds, rolls back or is inconclusive, as Flagger's scheduler decides on the same Canary.
 //
 // # Configuration
 //
 // ParseConfig reads a Flagger Canary (flagger.app/v1beta1) unchanged, or a CanaryMonitor
-// (flightline.dev/v1alpha1) with the same spec.analysis. Flagger's fields keep Flagger's meaning:
-// interval (default 1m, at least 1s), threshold (default 5), iterations, metrics[] with name, thresholdRange,
-// interval (the query window, default 1m), query, templateRef (resolved against MetricTemplate
-// documents in the same file) and templateVariables. maxWeight, stepWeight and Flagger's other
-// traffic fields are accepted and ignored. The run is iterations × interval, or duration, or
-// 10 × interval when neither is given. Template variables: {{ name }}, {{ namespace }},
-// {{ target }}, {{ interval }} (the metric's window), {{ selector }} and {{ variables.X }}
-// (templateVariables first, then spec.analysis.vars).
+// (flightline.dev/v1alpha1) with the same spec; MetricTemplates come from the same file or from
+// WithTemplates, looked up by namespace and name as Flagger looks them up. Every field is acted
+// on, mapped, or recorded as a Note (not yet, not applicable, deprecated, differs) that the
+// monitor shows. Queries are Go text/template with Flagger's functions (name, namespace,
+// target, service, ingress, route, interval, variables) plus version, digest and selector.
 //
-// Our additions to spec.analysis, with their defaults: provider {address, bearerToken |
-// username/password, timeout 30s}; selector (required by the built-ins, also read from
-// vars.selector); vars; onNoData fail and onError fail (both also per metric); minRequests 10 (per
-// query window, built-ins only unless a metric sets minRequests, with requestsQuery);
-// maxConsecutiveFailures 0 (off); readyQuery (none: start at once) and readyTimeout 10m; dryRun
-// false. Every duration, and readyTimeout plus the run, must fit GitHub's 6h job limit.
+// Built-in metrics: without a selector, Flagger's queries for spec.provider (istio by default,
+// linkerd, nginx, kubernetes; Istio's restricted to the watched version); with a selector, the
+// app's own http_* series and ai_ir_failures_total.
 //
-// Built-in metrics: request-success-rate (percent of non-5xx http_requests_total),
-// request-duration (histogram_quantile of http_request_duration_seconds in ms; p99, or
-// metrics[].quantile) and ai-failure-rate (rate of ai_ir_failures_total, "or vector(0)": an
-// absent counter is zero).
+// # Run length and counting (Flagger's)
 //
-// # Checks
+// The strategy decides how many passing checks reach the promotion point (Config.PassesNeeded):
+// progressive (stepWeight / stepWeights up to maxWeight) one per traffic step, plus one with
+// mirror; blue/green (iterations) iterations + 1; A/B (iterations and match) iterations;
+// spec.provider kubernetes runs blue/green, with 10 iterations when none is set. A passing check
+// advances one step; at PassesNeeded the decision is success. A failed check does not advance
+// and adds to a running total; at the check where the total reaches threshold (default 1) the
+// decision is rollback (Flagger acts on it at its next tick; the engine decides at once).
 //
-// Each tick, every metric gives a value, no data (no series, or NaN) or an error. With a
-// minRequests guard the requests query is judged first: an error applies onError, fewer requests
-// than minRequests (or none) makes the check inconclusive: an idle service never passes. Then:
-// a value outside thresholdRange fails and inside passes; no data follows onNoData (fail, pass,
-// ignore); an error follows onError (fail, ignore: there is no "pass on error").
+// Each check, every metric gives a value, no data (no series, or NaN), an error answer, or no
+// answer at all (Prometheus unreachable). A value outside thresholdRange fails (the built-in
+// request-duration in whole milliseconds, as Flagger compares it); no data follows onNoData
+// (default fail, as in Flagger); an error answer follows onError (default fail); no answer is
+// inconclusive whatever the policies say, and threshold such checks in a row end the run
+// inconclusive with Report.Unreachable set. A check fails if any metric fails; otherwise it is
+// inconclusive if any metric is inconclusive (or none passed); otherwise it passes.
 //
-// A tick fails if any check fails; otherwise it is inconclusive if any check is inconclusive or
-// none passed (all ignored); otherwise it passes.
+// Our additions, off unless set: minRequests (a requests guard that makes a quiet check
+// inconclusive), minPassedRatio (at the promotion point, too few passes is inconclusive),
+// maxConsecutiveFailures (rollback after that many failures in a row). maxDuration bounds the
+// run (inconclusive when reached). In a dry run the rollback is recorded as "would have rolled
+// back at T" and the run goes on to the promotion point or maxDuration; its decision is still
+// rollback.
 //
-// # Counting
+// # Monitoring
 //
-// Failed ticks are counted as a running total that nothing resets, and as a streak that a
-// passing tick resets and an inconclusive tick leaves as it is. The analysis rolls back at the
-// tick where total >= threshold (Flagger's rule: threshold 5 rolls back on the 5th failed tick,
-// not after it), or where maxConsecutiveFailures > 0 and streak >= maxConsecutiveFailures.
-// Otherwise, after iterations ticks, it succeeds when at least half of the ticks passed, and is
-// inconclusive when fewer did. In a dry run the rollback is recorded as "would have rolled back
-// at T" and the run goes on to the end; its decision is still rollback.
+// Monitor proves first that Prometheus answers and every query parses (ErrCannotWatch), waits
+// for the readiness query (ErrNotReady), then checks every interval; a late check is evaluated
+// when it runs and the next keeps its spacing. Text from Prometheus is made safe by Clean.
 package canary

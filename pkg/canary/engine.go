@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/labrats-work/flightline/pkg/metrics"
 )
 
 // Decision is the outcome of an analysis.
@@ -40,6 +42,9 @@ const (
 	GotValue  Outcome = "value"
 	GotNoData Outcome = "no-data"
 	GotError  Outcome = "error"
+	// GotUnreachable: no answer came back (connection refused, DNS, timeout). Never a verdict
+	// on the release: the check is inconclusive.
+	GotUnreachable Outcome = "unreachable"
 )
 
 // Float is a float64 that survives JSON when infinite ("+Inf", "-Inf"; NaN never reaches it:
@@ -83,7 +88,9 @@ func (f *Float) UnmarshalJSON(b []byte) error {
 type Observation struct {
 	Outcome Outcome `json:"outcome"`
 	Value   Float   `json:"value"`
-	Detail  string  `json:"detail,omitempty"` // why there was no data, or the error
+	Detail  string  `json:"detail,omitempty"` // why there was no data, or the error (one line, bounded)
+	// Series is how many series the answer had when more than one (Value is the last one's, as Flagger reads it).
+	Series int `json:"series,omitempty"`
 }
 
 // Value is an observation of v. A NaN v is recorded as no data.
@@ -95,10 +102,15 @@ func Value(v float64) Observation {
 }
 
 // NoData is an observation of nothing (no series, NaN).
-func NoData(detail string) Observation { return Observation{Outcome: GotNoData, Detail: detail} }
+func NoData(detail string) Observation { return Observation{Outcome: GotNoData, Detail: Clean(detail)} }
 
-// Failed is an observation of a failed query.
-func Failed(err error) Observation { return Observation{Outcome: GotError, Detail: err.Error()} }
+// Failed is an observation of a query that Prometheus answered with an error.
+func Failed(err error) Observation { return Observation{Outcome: GotError, Detail: Clean(err.Error())} }
+
+// Unreachable is an observation of a query that got no answer at all.
+func Unreachable(err error) Observation {
+	return Observation{Outcome: GotUnreachable, Detail: Clean(err.Error())}
+}
 
 // Sample is what the caller observed for one metric in one tick: the metric's query and, when
 // the metric has a minRequests guard, its requests query.
@@ -117,14 +129,17 @@ type Check struct {
 	Reason  string   `json:"reason"`
 }
 
-// Tick is one round of checks.
+// Tick is one round of checks: one of Flagger's analysis checks.
 type Tick struct {
 	N           int       `json:"n"` // 1-based
 	At          time.Time `json:"at"`
 	Checks      []Check   `json:"checks"`
 	Verdict     Verdict   `json:"verdict"`
-	FailedTotal int       `json:"failedTotal"` // failed ticks so far, this one included
+	FailedTotal int       `json:"failedTotal"` // failed ticks so far, this one included (Flagger's failedChecks)
 	Consecutive int       `json:"consecutive"` // failed ticks in a row ending here
+	Passed      int       `json:"passed"`      // passing ticks so far: the steps advanced towards the promotion point
+	// Unreachable counts the ticks in a row, ending here, on which Prometheus could not be reached.
+	Unreachable int `json:"unreachable,omitempty"`
 }
 
 // ErrFinished is returned by Engine.Observe once a decision has been taken.
@@ -167,7 +182,7 @@ func (e *Engine) Observe(at time.Time, samples []Sample) (Tick, error) {
 	if n := len(r.Ticks); n > 0 && at.Before(r.Ticks[n-1].At) {
 		return Tick{}, fmt.Errorf("tick %d at %s is before tick %d at %s: ticks must be in time order", t.N, at.Format(time.RFC3339), n, r.Ticks[n-1].At.Format(time.RFC3339))
 	}
-	var fails, inconclusive, passes int
+	var fails, inconclusive, passes, unreachable int
 	for _, m := range e.cfg.Metrics {
 		s, ok := byName[m.Name]
 		if !ok {
@@ -180,6 +195,9 @@ func (e *Engine) Observe(at time.Time, samples []Sample) (Tick, error) {
 			fails++
 		case Indecisive:
 			inconclusive++
+			if s.Result.Outcome == GotUnreachable || (s.Requests != nil && s.Requests.Outcome == GotUnreachable) {
+				unreachable++
+			}
 		case Pass:
 			passes++
 		}
@@ -192,16 +210,21 @@ func (e *Engine) Observe(at time.Time, samples []Sample) (Tick, error) {
 	if len(r.Ticks) > 0 {
 		prev = r.Ticks[len(r.Ticks)-1]
 	}
-	t.FailedTotal, t.Consecutive = prev.FailedTotal, prev.Consecutive
+	t.FailedTotal, t.Consecutive, t.Passed = prev.FailedTotal, prev.Consecutive, prev.Passed
 	switch {
 	case fails > 0:
+		// A failed check does not advance (Flagger counts it in failedChecks and stays put).
 		t.Verdict = Fail
 		t.FailedTotal++
 		t.Consecutive++
-	case inconclusive > 0 || passes == 0:
+	case unreachable > 0:
+		t.Verdict = Indecisive // no answer: neither a step nor a failure
+		t.Unreachable = prev.Unreachable + 1
+	case inconclusive > 0 || (passes == 0 && len(e.cfg.Metrics) > 0):
 		t.Verdict = Indecisive // neither extends nor breaks a streak of failures
 	default:
 		t.Verdict = Pass
+		t.Passed++
 		t.Consecutive = 0
 	}
 	r.Ticks = append(r.Ticks, t)
@@ -223,10 +246,60 @@ func (e *Engine) Observe(at time.Time, samples []Sample) (Tick, error) {
 			return t, nil
 		}
 	}
-	if len(r.Ticks) >= e.cfg.Iterations {
+	switch {
+	case t.Unreachable >= e.cfg.Threshold:
+		r.Unreachable = true
+		e.decide(at, Inconclusive, fmt.Sprintf("Prometheus could not be reached for %d checks in a row (threshold %d): nothing was judged and nothing is reverted; last error: %s",
+			t.Unreachable, e.cfg.Threshold, lastUnreachable(t)))
+	case t.Passed >= e.cfg.PassesNeeded:
 		e.finish(at)
+	case at.Sub(e.start()) >= e.cfg.MaxDuration && r.WouldRollbackAt != nil:
+		e.finish(at) // a dry run that met the rollback rule: it would have rolled back
+	case at.Sub(e.start()) >= e.cfg.MaxDuration:
+		e.decide(at, Inconclusive, fmt.Sprintf("maximum run time %s reached with %d of the %d passing checks that reach the promotion point (%d failed, threshold %d; %d inconclusive)",
+			e.cfg.MaxDuration, t.Passed, e.cfg.PassesNeeded, t.FailedTotal, e.cfg.Threshold, countVerdict(r.Ticks, Indecisive)))
 	}
 	return t, nil
+}
+
+// start is when the run began: the readiness time, or one interval before the first check.
+func (e *Engine) start() time.Time {
+	if !e.report.ReadyAt.IsZero() {
+		return e.report.ReadyAt
+	}
+	if len(e.report.Ticks) > 0 {
+		return e.report.Ticks[0].At.Add(-e.cfg.Interval)
+	}
+	return time.Time{}
+}
+
+func countVerdict(ticks []Tick, v Verdict) int {
+	n := 0
+	for _, t := range ticks {
+		if t.Verdict == v {
+			n++
+		}
+	}
+	return n
+}
+
+func lastUnreachable(t Tick) string {
+	for _, c := range t.Checks {
+		if c.Result.Outcome == GotUnreachable {
+			return c.Result.Detail
+		}
+		if c.Requests != nil && c.Requests.Outcome == GotUnreachable {
+			return c.Requests.Detail
+		}
+	}
+	return "unknown"
+}
+
+// Skip ends the analysis at once as Flagger does with spec.skipAnalysis: a success, with no check.
+func (e *Engine) Skip(at time.Time) {
+	if e.report.Decision == Running {
+		e.decide(at, Success, "spec.skipAnalysis is true: Flagger promotes without analysing, so no check ran")
+	}
 }
 
 // Abort ends a running analysis as inconclusive (the new version never became ready, the run
@@ -238,22 +311,50 @@ func (e *Engine) Abort(at time.Time, reason string) {
 	}
 }
 
+// finish decides at the promotion point: Flagger promotes; a dry run that met the rollback
+// rule says it would have rolled back; with minPassedRatio (ours), a run with too few passes is
+// inconclusive.
 func (e *Engine) finish(at time.Time) {
 	r := e.report
-	var passed int
-	for _, t := range r.Ticks {
-		if t.Verdict == Pass {
-			passed++
-		}
-	}
+	last := r.Ticks[len(r.Ticks)-1]
+	n := len(r.Ticks)
 	switch {
 	case r.WouldRollbackAt != nil: // dry run: the run went on to the end
 		e.decide(at, Rollback, fmt.Sprintf("dry run: would have rolled back at %s (%s)", r.WouldRollbackAt.UTC().Format(time.RFC3339), r.RollbackReason))
-	case passed*2 >= len(r.Ticks):
-		e.decide(at, Success, fmt.Sprintf("%d of %d checks passed, %d failed (threshold %d)", passed, len(r.Ticks), r.Ticks[len(r.Ticks)-1].FailedTotal, e.cfg.Threshold))
+	case e.cfg.MinPassedRatio > 0 && float64(last.Passed) < e.cfg.MinPassedRatio*float64(n):
+		e.decide(at, Inconclusive, fmt.Sprintf("the promotion point was reached with %d of %d checks passed, below minPassedRatio %g; the others failed or were inconclusive", last.Passed, n, e.cfg.MinPassedRatio))
 	default:
-		e.decide(at, Inconclusive, fmt.Sprintf("only %d of %d checks passed (success needs at least half); the others failed or were inconclusive (no traffic, no data or ignored errors)", passed, len(r.Ticks)))
+		e.decide(at, Success, fmt.Sprintf("%d passing checks reached the promotion point (%s); %d of %d checks failed (threshold %d)",
+			last.Passed, e.cfg.strategyText(), last.FailedTotal, n, e.cfg.Threshold))
 	}
+}
+
+// strategyText says how Flagger would run this analysis.
+func (c *Config) strategyText() string {
+	switch c.Strategy {
+	case BlueGreen:
+		return fmt.Sprintf("blue/green, iterations %d: Flagger counts %d iterations and one more check before it promotes", c.PassesNeeded-1, c.PassesNeeded-1)
+	case ABTesting:
+		return fmt.Sprintf("A/B testing, iterations %d", c.PassesNeeded)
+	}
+	var b strings.Builder
+	b.WriteString("canary")
+	if len(c.StepWeights) > 0 {
+		fmt.Fprintf(&b, ", stepWeights %v", c.StepWeights)
+	}
+	if c.StepWeight > 0 {
+		fmt.Fprintf(&b, ", stepWeight %d", c.StepWeight)
+	}
+	fmt.Fprintf(&b, " up to maxWeight %d", maxWeightOf(c.StepWeight, c.StepWeights, c.MaxWeight))
+	if c.Mirror {
+		b.WriteString(", one mirrored check first")
+	}
+	return b.String()
+}
+
+// StrategyText says how Flagger would run this analysis and how many passing checks it needs.
+func (c *Config) StrategyText() string {
+	return fmt.Sprintf("%s: %d passing checks", c.strategyText(), c.PassesNeeded)
 }
 
 func (e *Engine) decide(at time.Time, d Decision, reason string) {
@@ -270,6 +371,9 @@ func judge(m Metric, s Sample) Check {
 		return c
 	}
 	onError := func(what string, o Observation) Check {
+		if o.Outcome == GotUnreachable {
+			return set(Indecisive, "%s got no answer (Prometheus unreachable, counted as neither pass nor failure): %s", what, o.Detail)
+		}
 		if m.OnError == ErrorIgnore {
 			return set(Ignored, "%s failed, ignored (onError: ignore): %s", what, o.Detail)
 		}
@@ -280,7 +384,7 @@ func judge(m Metric, s Sample) Check {
 			return set(Indecisive, "no requests observation for the minRequests guard")
 		}
 		switch s.Requests.Outcome {
-		case GotError:
+		case GotError, GotUnreachable:
 			return onError("requests query", *s.Requests)
 		case GotNoData:
 			return set(Indecisive, "no traffic (requests query returned no data), below minRequests %g", m.MinRequests)
@@ -290,7 +394,7 @@ func judge(m Metric, s Sample) Check {
 		}
 	}
 	switch s.Result.Outcome {
-	case GotError:
+	case GotError, GotUnreachable:
 		return onError("query", s.Result)
 	case GotNoData:
 		switch m.OnNoData {
@@ -302,13 +406,34 @@ func judge(m Metric, s Sample) Check {
 		return set(Fail, "no data, counted as a failure (onNoData: fail)")
 	}
 	v := float64(s.Result.Value)
-	if m.Min != nil && v < *m.Min {
-		return set(Fail, "%s < min %s", fmtValue(v, m.Unit), fmtValue(*m.Min, m.Unit))
+	lo, hi := m.Min, m.Max
+	note := ""
+	if s.Result.Series > 1 {
+		note = fmt.Sprintf(" (last of %d series, as Flagger reads them)", s.Result.Series)
 	}
-	if m.Max != nil && v > *m.Max {
-		return set(Fail, "%s > max %s", fmtValue(v, m.Unit), fmtValue(*m.Max, m.Unit))
+	if m.WholeMilliseconds {
+		// Flagger compares its built-in request duration in whole milliseconds, value and bounds.
+		if !math.IsInf(v, 0) && v != math.Trunc(v) {
+			note += fmt.Sprintf(" (%s, whole ms as Flagger compares)", fmtValue(v, m.Unit))
+			v = math.Trunc(v)
+		}
+		lo, hi = truncated(lo), truncated(hi)
 	}
-	return set(Pass, "%s within %s", fmtValue(v, m.Unit), rangeString(m.Min, m.Max, m.Unit))
+	if lo != nil && v < *lo {
+		return set(Fail, "%s < min %s%s", fmtValue(v, m.Unit), fmtValue(*lo, m.Unit), note)
+	}
+	if hi != nil && v > *hi {
+		return set(Fail, "%s > max %s%s", fmtValue(v, m.Unit), fmtValue(*hi, m.Unit), note)
+	}
+	return set(Pass, "%s within %s%s", fmtValue(v, m.Unit), rangeString(lo, hi, m.Unit), note)
+}
+
+func truncated(f *float64) *float64 {
+	if f == nil {
+		return nil
+	}
+	v := math.Trunc(*f)
+	return &v
 }
 
 func fmtValue(v float64, unit string) string {
@@ -379,4 +504,41 @@ func (t Tick) String() string {
 	}
 	fmt.Fprintf(&b, " [failed %d, in a row %d]", t.FailedTotal, t.Consecutive)
 	return b.String()
+}
+
+// maxDetail bounds a message taken from Prometheus (or any outside source) before it reaches a
+// log line, the summary, an output or a PR body.
+const maxDetail = 300
+
+// Clean makes text from outside (Prometheus error texts, values) safe to print anywhere: one
+// line, control characters removed, URL userinfo redacted, bounded to 300 characters, and
+// unable to start a workflow command (::) or open or close an HTML comment (a marker).
+func Clean(s string) string {
+	s = metrics.RedactURLs(s)
+	var b strings.Builder
+	space := false
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' {
+			r = ' '
+		}
+		if r == ' ' {
+			if space {
+				continue
+			}
+			space = true
+		} else {
+			space = false
+		}
+		b.WriteRune(r)
+	}
+	out := strings.TrimSpace(b.String())
+	for _, rep := range [][2]string{{"::", ": :"}, {"<!--", "<! --"}, {"-->", "-- >"}, {"%0A", "%0a "}, {"%0D", "%0d "}} {
+		for strings.Contains(out, rep[0]) {
+			out = strings.ReplaceAll(out, rep[0], rep[1])
+		}
+	}
+	if r := []rune(out); len(r) > maxDetail {
+		out = string(r[:maxDetail-1]) + "…"
+	}
+	return out
 }

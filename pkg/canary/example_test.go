@@ -28,13 +28,16 @@ spec:
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(cfg.Threshold, cfg.Iterations, cfg.Metrics[0].Query)
+	fmt.Println(cfg.Threshold, cfg.StrategyText())
+	fmt.Println(cfg.Metrics[0].Query)
 
-	_, err = canary.ParseConfig("canary.yaml", doc)
-	fmt.Println(err)
+	// Without a selector: Flagger's built-in query for spec.provider (istio by default).
+	cfg, _ = canary.ParseConfig("canary.yaml", doc)
+	fmt.Println(cfg.Metrics[0].Query)
 	// Output:
-	// 5 10 sum(rate(http_requests_total{job="agent",code!~"5.."}[1m])) / sum(rate(http_requests_total{job="agent"}[1m])) * 100
-	// canary.yaml:11:15: spec.analysis.selector: required by the built-in metric "request-success-rate": give the PromQL label matchers of the new version, e.g. job="agent",version="1.5.0" (selector in the file, vars.selector, or --selector)
+	// 5 canary, stepWeight 10 up to maxWeight 50: 5 passing checks
+	// sum(rate(http_requests_total{job="agent",code!~"5.."}[1m])) / sum(rate(http_requests_total{job="agent"}[1m])) * 100
+	// sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="ai-agents-prod",destination_workload=~"ai-agents-main",response_code!~"5.*"}[1m])) / sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="ai-agents-prod",destination_workload=~"ai-agents-main"}[1m])) * 100
 }
 
 func ExampleEngine() {
@@ -46,7 +49,6 @@ spec:
     interval: 1m
     iterations: 10
     threshold: 2
-    minRequests: 0
     selector: job="agent"
     metrics:
       - name: request-success-rate
@@ -82,8 +84,8 @@ spec:
 	e := canary.NewEngine(cfg)
 	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	_, _ = e.Observe(t0, []canary.Sample{{Metric: "errors", Result: canary.Value(0.02)}})
-	_, _ = e.Observe(t0.Add(time.Minute), []canary.Sample{{Metric: "errors", Result: canary.Value(0.05)}})
+	_, _ = e.Observe(t0.Add(time.Minute), []canary.Sample{{Metric: "errors", Result: canary.Value(0.5)}})
 	again, _ := canary.Replay(e.Report())
 	fmt.Println(e.Decision(), again.Decision, again.Reason)
-	// Output: success success 2 of 2 checks passed, 0 failed (threshold 1)
+	// Output: rollback rollback 1 failed checks reached the threshold of 1
 }

@@ -29,6 +29,7 @@ type configJSON struct {
 	*configAlias
 	Interval     jsonDuration `json:"interval"`
 	ReadyTimeout jsonDuration `json:"readyTimeout"`
+	MaxDuration  jsonDuration `json:"maxDuration"`
 	Provider     providerJSON `json:"provider"`
 }
 
@@ -44,7 +45,7 @@ type providerAlias Provider
 // MarshalJSON writes durations as strings; secrets are left out.
 func (c Config) MarshalJSON() ([]byte, error) {
 	p := c.Provider
-	return json.Marshal(configJSON{configAlias: (*configAlias)(&c), Interval: jsonDuration(c.Interval), ReadyTimeout: jsonDuration(c.ReadyTimeout),
+	return json.Marshal(configJSON{configAlias: (*configAlias)(&c), Interval: jsonDuration(c.Interval), ReadyTimeout: jsonDuration(c.ReadyTimeout), MaxDuration: jsonDuration(c.MaxDuration),
 		Provider: providerJSON{providerAlias: (*providerAlias)(&p), Timeout: jsonDuration(p.Timeout)}})
 }
 
@@ -55,6 +56,7 @@ func (c *Config) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	c.Interval, c.ReadyTimeout, c.Provider.Timeout = time.Duration(aux.Interval), time.Duration(aux.ReadyTimeout), time.Duration(aux.Provider.Timeout)
+	c.MaxDuration = time.Duration(aux.MaxDuration)
 	return nil
 }
 

@@ -24,7 +24,7 @@ metadata: {name: agent}
 spec:
   analysis:
     interval: 2s
-    iterations: 6
+    iterations: 5 # blue/green: 6 passing checks
     threshold: 3
     selector: job="agent"
     readyQuery: build_info{job="agent",version="1.5.0"}
@@ -104,6 +104,8 @@ func TestMonitorPrometheusErrorBurst(t *testing.T) {
 	assert.NotContains(t, strings.Join(r.FailedChecks, "\n"), "request-duration")
 }
 
+// Prometheus taken away for threshold checks in a row: every one of them is inconclusive, the
+// watch ends inconclusive with ErrUnreachable, and nothing is (or would be) reverted.
 func TestMonitorPrometheusStoppedMidRun(t *testing.T) {
 	t.Parallel()
 	l := startLive(t)
@@ -113,17 +115,70 @@ func TestMonitorPrometheusStoppedMidRun(t *testing.T) {
 			l.prom.Stop()
 		}
 	}))
-	require.NoError(t, err)
-	assert.Equal(t, canary.Rollback, r.Decision, "onError defaults to fail")
+	require.ErrorIs(t, err, canary.ErrUnreachable)
+	assert.Equal(t, canary.Inconclusive, r.Decision, r.Reason)
+	assert.True(t, r.Unreachable)
+	assert.Nil(t, r.WouldRollbackAt, "an unreachable Prometheus never reverts")
+	assert.Empty(t, r.FailedChecks)
 	require.Len(t, r.Ticks, stopAfter+3)
 	for _, tk := range r.Ticks[stopAfter:] {
-		assert.Equal(t, canary.Fail, tk.Verdict, "never a silent pass without Prometheus")
+		assert.Equal(t, canary.Indecisive, tk.Verdict, "neither a pass nor a failure without Prometheus")
 		for _, c := range tk.Checks {
-			assert.Equal(t, canary.GotError, c.Requests.Outcome)
-			assert.Contains(t, c.Reason, "(onError: fail)")
+			assert.Equal(t, canary.GotUnreachable, c.Result.Outcome)
+			assert.Contains(t, c.Reason, "Prometheus unreachable")
 			assert.Contains(t, c.Reason, "connect")
 		}
 	}
+}
+
+// Prometheus down for two checks (under threshold 3), then back: the run carries on and
+// succeeds; the outage counted neither as passes nor as failures.
+func TestMonitorPrometheusDownForAWhile(t *testing.T) {
+	t.Parallel()
+	l := startLive(t)
+	cfg := liveConfig(t, func(s string) string { return strings.ReplaceAll(s, "interval: 4s", "interval: 15s") })
+	r, err := monitorLive(t, l, cfg, canary.WithTickFunc(func(tk canary.Tick) {
+		switch tk.N {
+		case 2:
+			l.prom.Stop()
+		case 4:
+			require.NoError(t, l.prom.Restart())
+		}
+	}))
+	require.NoError(t, err)
+	assert.Equal(t, canary.Success, r.Decision, r.Reason)
+	var verdicts string
+	for _, tk := range r.Ticks {
+		verdicts += map[canary.Verdict]string{canary.Pass: "P", canary.Fail: "F", canary.Indecisive: "I"}[tk.Verdict]
+	}
+	assert.Equal(t, "PPIIPPPP", verdicts, "two unreachable checks, then the 6 passes Flagger needs")
+	assert.Nil(t, r.WouldRollbackAt)
+}
+
+// Prometheus down before the watch: "cannot watch", no check, nothing judged.
+func TestMonitorPrometheusDownAtStart(t *testing.T) {
+	t.Parallel()
+	l := startLive(t)
+	l.prom.Stop()
+	r, err := monitorLive(t, l, liveConfig(t, nil))
+	require.ErrorIs(t, err, canary.ErrCannotWatch)
+	assert.Contains(t, err.Error(), "cannot watch: Prometheus did not answer vector(1)")
+	assert.Contains(t, err.Error(), "connection refused")
+	assert.Equal(t, canary.Inconclusive, r.Decision)
+	assert.Empty(t, r.Ticks)
+	assert.Nil(t, r.WouldRollbackAt)
+}
+
+// A query that does not parse is found before the watch, by Prometheus itself.
+func TestMonitorPrometheusBadQueryAtStart(t *testing.T) {
+	t.Parallel()
+	l := startLive(t)
+	cfg := liveConfig(t, nil)
+	cfg.Metrics[2].Query = `sum(rate(ai_ir_failures_total[1m]`
+	r, err := monitorLive(t, l, cfg)
+	require.ErrorIs(t, err, canary.ErrCannotWatch)
+	assert.Contains(t, err.Error(), "the query of metric ai-failure-rate does not parse")
+	assert.Empty(t, r.Ticks)
 }
 
 func TestMonitorPrometheusNeverReady(t *testing.T) {
@@ -135,7 +190,7 @@ func TestMonitorPrometheusNeverReady(t *testing.T) {
 	start := time.Now()
 	r, err := monitorLive(t, l, cfg)
 	require.ErrorIs(t, err, canary.ErrNotReady)
-	assert.Contains(t, err.Error(), `readyQuery build_info{job="agent",version="9.9.9"} selected no series`)
+	assert.Contains(t, err.Error(), `version never became ready: after 3s, readyQuery build_info{job="agent",version="9.9.9"} still selected no series (no series matched)`)
 	assert.Equal(t, canary.Inconclusive, r.Decision)
 	assert.Empty(t, r.Ticks)
 	assert.Less(t, time.Since(start), 15*time.Second)
@@ -173,8 +228,8 @@ func TestMonitorPrometheusRunbookCanary(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, canary.Rollback, r.Decision, r.Reason)
 	assert.Contains(t, r.Reason, "5 failed checks reached the threshold of 5")
-	// Prometheus has just started: the first ticks may see too few requests (inconclusive,
-	// never a pass); then every tick fails and the 5th failure decides.
+	// Prometheus has just started: the first ticks may see no data yet (a failed check, as in
+	// Flagger); then every tick fails and the 5th failure decides.
 	failed := 0
 	for _, tk := range r.Ticks {
 		assert.NotEqual(t, canary.Pass, tk.Verdict, tk.String())

@@ -8,7 +8,7 @@ import (
 )
 
 // ReportVersion is the version of the JSON report format.
-const ReportVersion = 1
+const ReportVersion = 2
 
 // Report is the full record of an analysis: the configuration, every tick's raw observations,
 // thresholds and verdicts, and the decision. It is JSON-serialisable and Replay re-derives its
@@ -25,8 +25,10 @@ type Report struct {
 	Decision  Decision  `json:"decision"`
 	Reason    string    `json:"reason"`
 	DecidedAt time.Time `json:"decidedAt"`
-	// Aborted marks a run ended by Engine.Abort (never ready, cancelled).
+	// Aborted marks a run ended by Engine.Abort (never ready, cancelled, Prometheus not answering before the watch).
 	Aborted bool `json:"aborted,omitempty"`
+	// Unreachable marks a run ended because Prometheus could not be reached for threshold checks in a row.
+	Unreachable bool `json:"unreachable,omitempty"`
 	// WouldRollbackAt is the tick at which the rollback rule first held (in a dry run, the run
 	// went on; otherwise it is the decision time).
 	WouldRollbackAt *time.Time `json:"wouldRollbackAt,omitempty"`
@@ -74,6 +76,9 @@ func Replay(r *Report) (*Report, error) {
 	}
 	if r.Aborted {
 		e.Abort(r.DecidedAt, r.Reason)
+	}
+	if cfg.SkipAnalysis && len(r.Ticks) == 0 {
+		e.Skip(r.DecidedAt)
 	}
 	return e.Report(), nil
 }

@@ -2,9 +2,11 @@ package metrics
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"net/http"
 	"net/url"
 	"time"
@@ -29,6 +31,8 @@ type promOptions struct {
 	bearer     string
 	user, pass string
 	basic      bool
+	headers    http.Header
+	insecure   bool
 	transport  http.RoundTripper
 }
 
@@ -48,16 +52,32 @@ func WithBasicAuth(user, password string) PrometheusOption {
 	return func(o *promOptions) { o.user, o.pass, o.basic = user, password, true }
 }
 
+// WithHeaders sends these headers with every query (e.g. X-Scope-OrgID for a multi-tenant
+// Prometheus). Default: none.
+func WithHeaders(h http.Header) PrometheusOption {
+	return func(o *promOptions) { o.headers = h.Clone() }
+}
+
+// WithInsecureSkipVerify turns off TLS certificate verification (a MetricTemplate's
+// insecureSkipVerify). Default: certificates are verified.
+func WithInsecureSkipVerify(b bool) PrometheusOption { return func(o *promOptions) { o.insecure = b } }
+
 // WithTransport sets the HTTP transport. Default: client_golang's api.DefaultRoundTripper.
 func WithTransport(rt http.RoundTripper) PrometheusOption {
 	return func(o *promOptions) { o.transport = rt }
 }
 
 // NewPrometheus returns a Provider for the Prometheus server at address (http or https URL).
+// Userinfo in address (https://user:pass@host) is taken out of the URL and sent as basic auth
+// unless another credential is given; no error or log line ever carries it.
 func NewPrometheus(address string, opts ...PrometheusOption) (*Prometheus, error) {
 	o := promOptions{timeout: DefaultTimeout}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	address, user, pass := SplitUserinfo(address)
+	if (user != "" || pass != "") && o.bearer == "" && !o.basic {
+		o.user, o.pass, o.basic = user, pass, true
 	}
 	u, err := url.Parse(address)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -72,9 +92,14 @@ func NewPrometheus(address string, opts ...PrometheusOption) (*Prometheus, error
 	rt := o.transport
 	if rt == nil {
 		rt = api.DefaultRoundTripper
+		if o.insecure {
+			t := api.DefaultRoundTripper.(*http.Transport).Clone()
+			t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the template asks for it, and the summary says so
+			rt = t
+		}
 	}
-	if o.bearer != "" || o.basic {
-		rt = &authTransport{next: rt, bearer: o.bearer, user: o.user, pass: o.pass, basic: o.basic}
+	if o.bearer != "" || o.basic || len(o.headers) > 0 {
+		rt = &authTransport{next: rt, host: u.Host, bearer: o.bearer, user: o.user, pass: o.pass, basic: o.basic, headers: o.headers}
 	}
 	c, err := api.NewClient(api.Config{Address: address, RoundTripper: rt})
 	if err != nil {
@@ -83,17 +108,28 @@ func NewPrometheus(address string, opts ...PrometheusOption) (*Prometheus, error
 	return &Prometheus{address: address, api: promv1.NewAPI(c), timeout: o.timeout}, nil
 }
 
+// authTransport adds the credentials and headers to requests for the configured host only: a
+// redirect to another host never carries them.
 type authTransport struct {
 	next               http.RoundTripper
+	host               string
 	bearer, user, pass string
 	basic              bool
+	headers            http.Header
 }
 
 func (t *authTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Host != t.host {
+		return t.next.RoundTrip(r)
+	}
 	r = r.Clone(r.Context())
-	if t.basic {
+	for k, vs := range t.headers {
+		r.Header[k] = append([]string(nil), vs...)
+	}
+	switch {
+	case t.basic:
 		r.SetBasicAuth(t.user, t.pass)
-	} else {
+	case t.bearer != "":
 		r.Header.Set("Authorization", "Bearer "+t.bearer)
 	}
 	return t.next.RoundTrip(r)
@@ -108,30 +144,56 @@ func (p *Prometheus) Query(ctx context.Context, query string, at time.Time) (Sam
 	}
 	v, _, _, err := p.api.Query(ctx, query, at, promv1.WithTimeout(p.timeout))
 	if err != nil {
-		return Sample{}, fmt.Errorf("querying %s for %q: %w", p.address, query, err)
+		return Sample{}, p.queryError(query, err)
 	}
 	return one(query, v)
 }
 
-// one reduces an instant-query result to its single sample.
+// queryError wraps err, marking the failures that got no answer from Prometheus (connection
+// refused, DNS, client-side timeout, a gateway's 5xx page) as ErrUnreachable. What Prometheus
+// itself answers (bad_data, execution, its own timeout) stays a plain error.
+func (p *Prometheus) queryError(query string, err error) error {
+	if Unreachable(err) {
+		return fmt.Errorf("querying %s for %q: %w: %w", p.address, query, ErrUnreachable, err)
+	}
+	var apiErr *promv1.Error
+	if errors.As(err, &apiErr) && apiErr.Type == promv1.ErrBadData {
+		return fmt.Errorf("querying %s for %q: %w: %w", p.address, query, ErrBadQuery, err)
+	}
+	return fmt.Errorf("querying %s for %q: %w", p.address, query, err)
+}
+
+// Unreachable reports whether err means no answer came back from the server.
+func Unreachable(err error) bool {
+	if errors.Is(err, ErrUnreachable) {
+		return true
+	}
+	var apiErr *promv1.Error
+	if errors.As(err, &apiErr) {
+		// A 5xx that is not Prometheus's JSON API error (a proxy's or load balancer's page).
+		return apiErr.Type == promv1.ErrServer
+	}
+	if errors.Is(err, context.Canceled) {
+		return false
+	}
+	var netErr net.Error
+	var urlErr *url.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &netErr) || errors.As(err, &urlErr)
+}
+
+// one reduces an instant-query result to the sample Flagger reads: the last series of the
+// vector; a scalar is an error, as in Flagger.
 func one(query string, v model.Value) (Sample, error) {
 	var s Sample
 	switch r := v.(type) {
 	case *model.Scalar:
-		s = Sample{Value: float64(r.Value), Time: r.Timestamp.Time()}
+		return Sample{}, fmt.Errorf("query %q: %w", query, ErrScalar)
 	case model.Vector:
-		switch len(r) {
-		case 0:
+		if len(r) == 0 {
 			return Sample{}, fmt.Errorf("query %q: %w (no series matched)", query, ErrNoData)
-		case 1:
-			s = Sample{Value: float64(r[0].Value), Time: r[0].Timestamp.Time(), Labels: labels(r[0].Metric)}
-		default:
-			e := &MultipleSeriesError{Query: query}
-			for _, smp := range r {
-				e.Series = append(e.Series, FormatLabels(labels(smp.Metric)))
-			}
-			return Sample{}, e
 		}
+		last := r[len(r)-1]
+		s = Sample{Value: float64(last.Value), Time: last.Timestamp.Time(), Labels: labels(last.Metric), Series: len(r)}
 	default:
 		return Sample{}, fmt.Errorf("query %q returned a %s where an instant vector or scalar was expected", query, v.Type())
 	}
@@ -150,7 +212,7 @@ func (p *Prometheus) QueryRange(ctx context.Context, query string, r Range) ([]S
 	}
 	v, _, _, err := p.api.QueryRange(ctx, query, promv1.Range{Start: r.Start, End: r.End, Step: r.Step}, promv1.WithTimeout(p.timeout))
 	if err != nil {
-		return nil, fmt.Errorf("querying %s for %q over %s..%s: %w", p.address, query, r.Start.Format(time.RFC3339), r.End.Format(time.RFC3339), err)
+		return nil, fmt.Errorf("range %s..%s: %w", r.Start.Format(time.RFC3339), r.End.Format(time.RFC3339), p.queryError(query, err))
 	}
 	m, ok := v.(model.Matrix)
 	if !ok {

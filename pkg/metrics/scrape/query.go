@@ -2,6 +2,7 @@ package scrape
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -17,6 +18,9 @@ func (p *Provider) Query(ctx context.Context, query string, at time.Time) (metri
 	if at.IsZero() {
 		at = p.now()
 	}
+	if err := p.down(); err != nil {
+		return metrics.Sample{}, fmt.Errorf("query %q: %w", query, err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, p.qtimeout)
 	defer cancel()
 	p.mu.RLock()
@@ -26,7 +30,7 @@ func (p *Provider) Query(ctx context.Context, query string, at time.Time) (metri
 	}
 	q, err := p.engine.NewInstantQuery(ctx, p.db, promql.NewPrometheusQueryOpts(false, p.lookback), query, at)
 	if err != nil {
-		return metrics.Sample{}, fmt.Errorf("query %q: %w", query, err)
+		return metrics.Sample{}, fmt.Errorf("query %q: %w: %w", query, metrics.ErrBadQuery, err)
 	}
 	defer q.Close()
 	res := q.Exec(ctx)
@@ -39,23 +43,16 @@ func (p *Provider) Query(ctx context.Context, query string, at time.Time) (metri
 	var s metrics.Sample
 	switch v := res.Value.(type) {
 	case promql.Scalar:
-		s = metrics.Sample{Value: v.V, Time: time.UnixMilli(v.T)}
+		return metrics.Sample{}, fmt.Errorf("query %q: %w", query, metrics.ErrScalar)
 	case promql.Vector:
-		switch len(v) {
-		case 0:
+		if len(v) == 0 {
 			return metrics.Sample{}, fmt.Errorf("query %q: %w (no series matched)", query, metrics.ErrNoData)
-		case 1:
-			if v[0].H != nil {
-				return metrics.Sample{}, fmt.Errorf("query %q returned a native histogram where a number was expected", query)
-			}
-			s = metrics.Sample{Value: v[0].F, Time: time.UnixMilli(v[0].T), Labels: v[0].Metric.Map()}
-		default:
-			e := &metrics.MultipleSeriesError{Query: query}
-			for _, smp := range v {
-				e.Series = append(e.Series, metrics.FormatLabels(smp.Metric.Map()))
-			}
-			return metrics.Sample{}, e
 		}
+		last := v[len(v)-1] // Flagger reads the last series of the answer
+		if last.H != nil {
+			return metrics.Sample{}, fmt.Errorf("query %q returned a native histogram where a number was expected", query)
+		}
+		s = metrics.Sample{Value: last.F, Time: time.UnixMilli(last.T), Labels: last.Metric.Map(), Series: len(v)}
 	default:
 		return metrics.Sample{}, fmt.Errorf("query %q returned a %s where an instant vector or scalar was expected", query, res.Value.Type())
 	}
@@ -63,6 +60,22 @@ func (p *Provider) Query(ctx context.Context, query string, at time.Time) (metri
 		return metrics.Sample{}, fmt.Errorf("query %q: %w (the value is NaN, e.g. 0/0 over a window without traffic)", query, metrics.ErrNoData)
 	}
 	return s, nil
+}
+
+// down returns an error wrapping metrics.ErrUnreachable when every target has been scraped and
+// the last scrape of each failed: the data is then stale, and "no series" would hide the cause.
+func (p *Provider) down() error {
+	var errs []error
+	for _, st := range p.Targets() {
+		if st.Scrapes == 0 || st.Err == nil {
+			return nil
+		}
+		errs = append(errs, st.Err)
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: the last scrape of every target failed: %w", metrics.ErrUnreachable, errors.Join(errs...))
 }
 
 // QueryRange implements metrics.Provider.

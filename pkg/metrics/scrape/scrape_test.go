@@ -89,6 +89,7 @@ spec:
     interval: 1s
     iterations: 5
     selector: 'job="agent"'
+    minRequests: 10 # the requests guard is off unless set
     metrics:
       - {name: request-success-rate, thresholdRange: {min: 99}, interval: 5s}
       - {name: request-duration, quantile: 0.9, thresholdRange: {max: 1500}, interval: 5s}
@@ -142,7 +143,7 @@ func TestQuery_BuiltinChecksGivePrometheusAnswers(t *testing.T) {
 		{"up is written for each scrape", `up{job="agent"}`, 1},
 		{"scrape_samples_scraped", `scrape_samples_scraped`, 10},
 		{"instance is the target's host:port", fmt.Sprintf(`count(up{instance=%q})`, strings.TrimPrefix(e.srv.URL, "http://")), 1},
-		{"scalar", `scalar(sum(rate(http_requests_total[5s])))`, 10},
+		{"scalar wrapped in vector", `vector(scalar(sum(rate(http_requests_total[5s]))))`, 10},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -170,11 +171,11 @@ func TestQuery_NoDataSeveralSeriesAndBadInput(t *testing.T) {
 	_, err = p.Query(context.Background(), `build_info{version="9.9.9"}`, time.Time{})
 	require.ErrorIs(t, err, metrics.ErrNoData)
 
-	_, err = p.Query(context.Background(), `http_requests_total`, time.Time{})
-	var multi *metrics.MultipleSeriesError
-	require.ErrorAs(t, err, &multi)
-	assert.Len(t, multi.Series, 2)
-	assert.Contains(t, err.Error(), `code="500"`)
+	smp, err := p.Query(context.Background(), `sort_desc(http_requests_total)`, time.Time{})
+	require.NoError(t, err, "several series: the last one, as Flagger reads it")
+	assert.Equal(t, 2, smp.Series)
+	_, err = p.Query(context.Background(), `scalar(sum(up))`, time.Time{})
+	require.ErrorIs(t, err, metrics.ErrScalar)
 
 	_, err = p.Query(context.Background(), `sum(rate(http_requests_total[5s]`, time.Time{})
 	require.Error(t, err)
@@ -207,11 +208,10 @@ func TestScrape_FailedScrapeIsDownAndStale(t *testing.T) {
 	err = p.Scrape(context.Background())
 	require.ErrorContains(t, err, "server returned HTTP status 500")
 	assert.Contains(t, err.Error(), e.url())
-	up, err := p.Query(context.Background(), `up`, time.Time{})
-	require.NoError(t, err)
-	assert.Equal(t, 0.0, up.Value)
+	// Every target's last scrape failed: a query says so (unreachable) instead of "no series".
 	_, err = p.Query(context.Background(), `http_requests_total{code="200"}`, time.Time{})
-	require.ErrorIs(t, err, metrics.ErrNoData, "a failed scrape makes every series it had stale")
+	require.ErrorIs(t, err, metrics.ErrUnreachable, "a failed scrape is an error, not no data")
+	assert.ErrorContains(t, err, "server returned HTTP status 500")
 	st := p.Targets()
 	require.Len(t, st, 1)
 	assert.Equal(t, 3, st[0].Scrapes)
