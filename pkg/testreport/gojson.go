@@ -137,8 +137,14 @@ func (p *goParser) event(ev event) {
 				if b := p.build[ev.FailedBuild]; b != nil {
 					out = b.String()
 				}
-				p.suite.Problems = append(p.suite.Problems, &Problem{Package: ev.Package, Kind: "build",
-					Message: "build failed: " + ev.FailedBuild, Output: out})
+				msg := "build failed: " + ev.FailedBuild
+				for _, l := range strings.Split(out, "\n") {
+					if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+						msg = "build failed: " + l
+						break
+					}
+				}
+				p.suite.Problems = append(p.suite.Problems, &Problem{Package: ev.Package, Kind: "build", Message: msg, Output: out})
 				p.pkgHadFail[ev.Package] = true // not a package-level mystery
 			}
 		}

@@ -49,7 +49,7 @@ func TestAnswer(t *testing.T) {
 }
 
 func TestPrompts(t *testing.T) {
-	for _, p := range []string{"greeting", "refund"} {
+	for _, p := range []string{"greeting", "refund", "cancel"} {
 		t.Run(p, func(t *testing.T) {
 			if d := draw(t); d >= rate(t) {
 				t.Errorf("answer to %s wrong (draw %.3f)", p, d)
