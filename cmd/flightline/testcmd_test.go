@@ -104,8 +104,8 @@ func TestTestCmd_BadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		"behavioural without pass-rate": {[]string{"--behavioural", "TestAnswer"}, "behavioural needs pass-rate"},
-		"junit and behavioural":         {[]string{"--junit", "x.xml", "--behavioural", "TestAnswer", "--pass-rate", "0.9"}, "behavioural needs to run the tests, and junit reads reports instead"},
+		"behavioural without pass-rate":  {[]string{"--behavioural", "TestAnswer"}, "behavioural needs pass-rate"},
+		"junit and behavioural":          {[]string{"--junit", "x.xml", "--behavioural", "TestAnswer", "--pass-rate", "0.9"}, "behavioural needs to run the tests, and junit reads reports instead"},
 		"a pattern that matches no test": {[]string{"--packages", "./pass", "--run", "^TestNope$"}, `no tests found: go test ran no test in ./pass: the run pattern "^TestNope$" matches no test`},
 		"malformed report":               {[]string{"--junit", "../go/fail.golden.json"}, "../go/fail.golden.json:1:1: invalid go test -json event"},
 		"bad pass-rate":                  {[]string{"--behavioural", "TestAnswer", "--pass-rate", "1.2"}, "pass-rate 1.2: want a rate strictly between 0 and 1"},

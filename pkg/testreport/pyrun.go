@@ -185,4 +185,3 @@ func (p *pyRunner) behavioural(ctx context.Context) ([]*Behaviour, error) {
 	}
 	return bs, nil
 }
-
