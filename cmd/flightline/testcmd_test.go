@@ -118,3 +118,29 @@ func TestTestCmd_BadInput(t *testing.T) {
 		})
 	}
 }
+
+// The README's gate on examples/agent, whose answers vary at random (a fresh seed every run): a
+// release that answers wrongly 40 % of the time fails, one that does 2 % of the time passes.
+// Both outcomes have a chance of going the other way far below one in a thousand (the exact
+// operating characteristic is in pkg/testreport/sprt).
+func TestTestCmd_AgentBehaviouralGate(t *testing.T) {
+	root := acttest.RepoRoot(t)
+	for _, tc := range []struct {
+		rate string
+		code int
+		want string
+	}{{"0.4", exitTestsFailed, "**fail**"}, {"0.02", 0, "**pass**"}} {
+		t.Run("wrong answers "+tc.rate, func(t *testing.T) {
+			t.Setenv("AGENT_WRONG_ANSWER_RATE", tc.rate) // the test processes inherit the real environment
+			env, _, sum := testEnv(t, nil)
+			code, stdout, stderr := runCLI(t, env, "test", "--working-directory", root, "--packages", "./examples/agent",
+				"--run", "TestChat", "--behavioural", "TestBehaviour", "--pass-rate", "0.9")
+			assert.Equal(t, tc.code, code, "%s\n%s", stdout, stderr)
+			s, err := os.ReadFile(sum)
+			require.NoError(t, err)
+			assert.Contains(t, string(s), "| TestBehaviour\\_AnswerIsGrounded |")
+			assert.Contains(t, string(s), tc.want)
+			assert.Contains(t, string(s), "A fixed-sample test with the same error rates would run each 135 times.")
+		})
+	}
+}
