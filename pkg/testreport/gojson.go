@@ -42,12 +42,11 @@ func ParseGoJSON(name string, r io.Reader) (*Suite, error) {
 			continue
 		}
 		var ev event
-		dec := json.NewDecoder(bytes.NewReader(b))
-		if err := dec.Decode(&ev); err != nil {
-			col := int(dec.InputOffset()) + 1
+		if err := json.Unmarshal(b, &ev); err != nil {
+			col := 1
 			var se *json.SyntaxError
 			if asSyntax(err, &se) {
-				col = int(se.Offset)
+				col = int(se.Offset) // the bad byte, counted from 1
 			}
 			return nil, &PositionError{File: name, Line: line, Col: col, Msg: "invalid go test -json event: " + err.Error()}
 		}
@@ -111,12 +110,7 @@ func (p *goParser) test(pkg, name string) *Test {
 func (p *goParser) event(ev event) {
 	switch ev.Action {
 	case "build-output":
-		b := p.build[ev.ImportPath]
-		if b == nil {
-			b = &strings.Builder{}
-			p.build[ev.ImportPath] = b
-		}
-		appendCapped(b, ev.Output)
+		appendCapped(builder(p.build, ev.ImportPath), ev.Output)
 		return
 	case "build-fail":
 		return
@@ -124,12 +118,7 @@ func (p *goParser) event(ev event) {
 	if ev.Test == "" {
 		switch ev.Action {
 		case "output":
-			b := p.pkgOut[ev.Package]
-			if b == nil {
-				b = &strings.Builder{}
-				p.pkgOut[ev.Package] = b
-			}
-			appendCapped(b, ev.Output)
+			appendCapped(builder(p.pkgOut, ev.Package), ev.Output)
 		case "fail":
 			p.pkgFailed[ev.Package] = true
 			if ev.FailedBuild != "" {
@@ -242,4 +231,13 @@ func appendCapped(b *strings.Builder, s string) {
 		s = s[:MaxOutput-b.Len()] + "\n… (output cut)\n"
 	}
 	b.WriteString(s)
+}
+
+func builder(m map[string]*strings.Builder, key string) *strings.Builder {
+	b := m[key]
+	if b == nil {
+		b = &strings.Builder{}
+		m[key] = b
+	}
+	return b
 }

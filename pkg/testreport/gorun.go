@@ -220,16 +220,9 @@ func (g *goRunner) behavioural(ctx context.Context) ([]*Behaviour, error) {
 				g.note(b, t)
 				return t.Status == Pass, nil
 			})
-			b.Result = res
-			if err != nil {
-				if ctx.Err() != nil {
-					return out, err
-				}
-				b.Decision = sprt.Undecided
-				b.Note = "stopped after " + strconv.Itoa(res.Runs) + " runs: " + err.Error()
+			if err := g.o.judged(ctx, b, res, err); err != nil {
+				return out, err
 			}
-			g.o.Logf("behavioural %s: %s after %d runs (%d passed, %.1f %%, 95 %% interval %.1f–%.1f %%)",
-				b.Name, b.Decision, b.Runs, b.Passes, 100*b.Rate, 100*b.Low, 100*b.High)
 		}
 	}
 	if listed == 0 || len(out) == 0 {

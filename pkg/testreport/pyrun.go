@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-
-	"github.com/labrats-work/flightline/pkg/testreport/sprt"
 )
 
 type pyRunner struct {
@@ -172,16 +170,9 @@ func (p *pyRunner) behavioural(ctx context.Context) ([]*Behaviour, error) {
 			}
 			return t.Status == Pass, nil
 		})
-		b.Result = res
-		if err != nil {
-			if ctx.Err() != nil {
-				return bs, err
-			}
-			b.Decision = sprt.Undecided
-			b.Note = "stopped after " + strconv.Itoa(res.Runs) + " runs: " + err.Error()
+		if err := p.o.judged(ctx, b, res, err); err != nil {
+			return bs, err
 		}
-		p.o.Logf("behavioural %s: %s after %d runs (%d passed, %.1f %%, 95 %% interval %.1f–%.1f %%)",
-			b.Name, b.Decision, b.Runs, b.Passes, 100*b.Rate, 100*b.Low, 100*b.High)
 	}
 	return bs, nil
 }

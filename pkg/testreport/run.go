@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -310,4 +311,20 @@ func absPath(dir, p string) string {
 		return p
 	}
 	return filepath.Join(dir, p)
+}
+
+// judged records a behavioural test's result: a trial that errored (the test skipped itself, a
+// run did not run it) leaves it undecided with a note; only a cancelled ctx is returned.
+func (o *Options) judged(ctx context.Context, b *Behaviour, res sprt.Result, err error) error {
+	b.Result = res
+	if err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		b.Decision = sprt.Undecided
+		b.Note = "stopped after " + strconv.Itoa(res.Runs) + " runs: " + err.Error()
+	}
+	o.Logf("behavioural %s: %s after %d runs (%d passed, %.1f %%, 95 %% interval %.1f–%.1f %%)",
+		b.Name, b.Decision, b.Runs, b.Passes, 100*b.Rate, 100*b.Low, 100*b.High)
+	return nil
 }
