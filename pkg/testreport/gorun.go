@@ -55,7 +55,8 @@ func (g *goRunner) suite(ctx context.Context) (*Suite, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(s.Tests) > 0 || len(s.Problems) > 0 {
+	if len(s.Failed()) > 0 || len(s.Problems) > 0 {
+		// Only failures are located: a green run costs no go list.
 		if err := g.packageDirs(ctx, s); err != nil {
 			g.o.Logf("locating packages: %v", err)
 		}
