@@ -164,6 +164,12 @@ func (g *goRunner) behavioural(ctx context.Context) ([]*Behaviour, error) {
 	if _, stderr, err := command(ctx, g.o.Dir, g.o.Env, g.o.Go, "build", "-o", g.test2json, "cmd/test2json"); err != nil {
 		return nil, fmt.Errorf("building test2json: %w\n%s", err, tail(stderr, 10))
 	}
+	if g.o.Locator.PackageDirs == nil {
+		g.o.Locator.PackageDirs = map[string]string{}
+	}
+	for _, p := range pkgs {
+		g.o.Locator.PackageDirs[p.importPath] = p.dir
+	}
 	depth := goPatternDepth(g.o.Behavioural)
 	var out []*Behaviour
 	listed := 0
