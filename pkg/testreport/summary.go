@@ -142,6 +142,9 @@ func (r *Report) Summary(failOnFlaky bool) *actions.Summary {
 		var rows [][]string
 		for _, b := range r.Behavioural {
 			dec := string(b.Decision)
+			if dec == "" {
+				dec = "not decided"
+			}
 			if b.Note != "" {
 				dec += " (" + md(b.Note) + ")"
 			}
@@ -153,9 +156,9 @@ func (r *Report) Summary(failOnFlaky bool) *actions.Summary {
 	for _, p := range r.Problems {
 		where := ""
 		if p.File != "" {
-			where = fmt.Sprintf(" at `%s:%d`", p.File, p.Line)
+			where = fmt.Sprintf("`%s:%d`", p.File, p.Line)
 		}
-		s.Details(fmt.Sprintf("%s failure %s: %s", p.Kind, p.Package, Safe(p.Message)), md(where)+"\n\n"+codeBlock(excerpt(p.Output, 40, 4000)))
+		s.Details(fmt.Sprintf("%s failure %s: %s", p.Kind, p.Package, Safe(p.Message)), strings.TrimSpace(where)+"\n\n"+codeBlock(excerpt(p.Output, 40, 4000)))
 	}
 	failed := r.Suite.Failed()
 	if len(failed) > 0 {
@@ -186,7 +189,9 @@ func (r *Report) Summary(failOnFlaky bool) *actions.Summary {
 	if slow := r.Suite.Slowest(5); len(slow) > 0 && slow[0].Elapsed > 0 {
 		var rows [][]string
 		for _, f := range slow {
-			rows = append(rows, []string{md(f.FullName()), fmt.Sprintf("%.2f s", f.Elapsed)})
+			if f.Elapsed >= 0.005 { // go test rounds to 0.01 s: a zero says nothing
+				rows = append(rows, []string{md(f.FullName()), fmt.Sprintf("%.2f s", f.Elapsed)})
+			}
 		}
 		s.Heading(4, "Slowest tests")
 		s.Table([]string{"test", "time"}, rows)
