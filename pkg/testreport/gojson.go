@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -45,7 +46,7 @@ func ParseGoJSON(name string, r io.Reader) (*Suite, error) {
 		if err := json.Unmarshal(b, &ev); err != nil {
 			col := 1
 			var se *json.SyntaxError
-			if asSyntax(err, &se) {
+			if errors.As(err, &se) {
 				col = int(se.Offset) // the bad byte, counted from 1
 			}
 			return nil, &PositionError{File: name, Line: line, Col: col, Msg: "invalid go test -json event: " + err.Error()}
@@ -60,14 +61,6 @@ func ParseGoJSON(name string, r io.Reader) (*Suite, error) {
 	}
 	p.finish()
 	return p.suite, nil
-}
-
-func asSyntax(err error, target **json.SyntaxError) bool {
-	se, ok := err.(*json.SyntaxError)
-	if ok {
-		*target = se
-	}
-	return ok
 }
 
 type goParser struct {

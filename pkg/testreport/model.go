@@ -79,18 +79,23 @@ type Suite struct {
 	byKey    map[string]*Test
 }
 
-func (s *Suite) lookup(pkg, name string) *Test {
+// index builds the lookup table on first use (a Suite may be built as a literal).
+func (s *Suite) index() {
 	if s.byKey == nil {
 		s.byKey = map[string]*Test{}
 		for _, t := range s.Tests {
 			s.byKey[t.Key()] = t
 		}
 	}
+}
+
+func (s *Suite) lookup(pkg, name string) *Test {
+	s.index()
 	return s.byKey[pkg+"\x00"+name]
 }
 
 func (s *Suite) add(t *Test) {
-	s.lookup("", "")
+	s.index()
 	s.byKey[t.Key()] = t
 	s.Tests = append(s.Tests, t)
 }
