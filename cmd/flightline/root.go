@@ -98,6 +98,7 @@ summary as text on stderr.`,
 		newCanaryMonitorCmd(a),
 		newDoctorCmd(a),
 		newLintCmd(a),
+		newTestCmd(a),
 	)
 	return root
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"runtime"
 	"strconv"
@@ -17,32 +18,45 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Faults are the injected misbehaviours. Rates are fractions of chat requests in [0, 1],
-// applied deterministically (an accumulator, not a dice roll): a rate of 0.25 fails exactly
-// every fourth request, so tests can count on the numbers.
+// Faults are the injected misbehaviours. Rates are fractions of chat requests in [0, 1].
+// ErrorRate and AIFailureRate apply deterministically (an accumulator, not a dice roll): a rate
+// of 0.25 fails exactly every fourth request, so tests can count on the numbers.
+// WrongAnswerRate is a dice roll, as a language model's answers vary: each answer is wrong with
+// that probability, from a random source seeded differently in every process. A wrong answer
+// is a well-formed 200 that no metric counts; only a behavioural test sees it.
 type Faults struct {
-	ErrorRate     float64       `json:"errorRate"`     // share of chat requests answered 500
-	Latency       time.Duration `json:"-"`             // added to every chat request
-	AIFailureRate float64       `json:"aiFailureRate"` // share of chat requests counted in ai_ir_failures_total
+	ErrorRate       float64       `json:"errorRate"`       // share of chat requests answered 500
+	Latency         time.Duration `json:"-"`               // added to every chat request
+	AIFailureRate   float64       `json:"aiFailureRate"`   // share of chat requests counted in ai_ir_failures_total
+	WrongAnswerRate float64       `json:"wrongAnswerRate"` // chance that an answer is wrong
 }
 
 func (f Faults) String() string {
-	return fmt.Sprintf("errorRate=%g latency=%s aiFailureRate=%g", f.ErrorRate, f.Latency, f.AIFailureRate)
+	s := fmt.Sprintf("errorRate=%g latency=%s aiFailureRate=%g", f.ErrorRate, f.Latency, f.AIFailureRate)
+	if f.WrongAnswerRate > 0 {
+		s += fmt.Sprintf(" wrongAnswerRate=%g", f.WrongAnswerRate)
+	}
+	return s
 }
 
 // MarshalJSON writes latency as a duration string ("250ms").
 func (f Faults) MarshalJSON() ([]byte, error) {
-	return json.Marshal(faultsJSON{ErrorRate: &f.ErrorRate, Latency: f.Latency.String(), AIFailureRate: &f.AIFailureRate})
+	j := faultsJSON{ErrorRate: &f.ErrorRate, Latency: f.Latency.String(), AIFailureRate: &f.AIFailureRate}
+	if f.WrongAnswerRate > 0 {
+		j.WrongAnswerRate = &f.WrongAnswerRate
+	}
+	return json.Marshal(j)
 }
 
 type faultsJSON struct {
-	ErrorRate     *float64 `json:"errorRate,omitempty"`
-	Latency       string   `json:"latency,omitempty"`
-	AIFailureRate *float64 `json:"aiFailureRate,omitempty"`
+	ErrorRate       *float64 `json:"errorRate,omitempty"`
+	Latency         string   `json:"latency,omitempty"`
+	AIFailureRate   *float64 `json:"aiFailureRate,omitempty"`
+	WrongAnswerRate *float64 `json:"wrongAnswerRate,omitempty"`
 }
 
 func (f Faults) validate() error {
-	for name, r := range map[string]float64{"errorRate": f.ErrorRate, "aiFailureRate": f.AIFailureRate} {
+	for name, r := range map[string]float64{"errorRate": f.ErrorRate, "aiFailureRate": f.AIFailureRate, "wrongAnswerRate": f.WrongAnswerRate} {
 		if r < 0 || r > 1 {
 			return fmt.Errorf("%s %g: want a fraction between 0 and 1", name, r)
 		}
@@ -53,14 +67,15 @@ func (f Faults) validate() error {
 	return nil
 }
 
-// faultsFromEnv reads AGENT_ERROR_RATE, AGENT_LATENCY and AGENT_AI_FAILURE_RATE.
+// faultsFromEnv reads AGENT_ERROR_RATE, AGENT_LATENCY, AGENT_AI_FAILURE_RATE and
+// AGENT_WRONG_ANSWER_RATE.
 func faultsFromEnv(getenv func(string) string) (Faults, error) {
 	var f Faults
 	var err error
 	for _, v := range []struct {
 		env string
 		dst *float64
-	}{{"AGENT_ERROR_RATE", &f.ErrorRate}, {"AGENT_AI_FAILURE_RATE", &f.AIFailureRate}} {
+	}{{"AGENT_ERROR_RATE", &f.ErrorRate}, {"AGENT_AI_FAILURE_RATE", &f.AIFailureRate}, {"AGENT_WRONG_ANSWER_RATE", &f.WrongAnswerRate}} {
 		if s := getenv(v.env); s != "" {
 			if *v.dst, err = strconv.ParseFloat(s, 64); err != nil {
 				return f, fmt.Errorf("%s=%q: want a number between 0 and 1", v.env, s)
@@ -182,7 +197,7 @@ type Choice struct {
 }
 
 // decide applies the faults to one chat request.
-func (a *Agent) decide() (fail, aiFail bool, latency time.Duration) {
+func (a *Agent) decide() (fail, aiFail, wrong bool, latency time.Duration) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.errAcc += a.faults.ErrorRate
@@ -195,7 +210,8 @@ func (a *Agent) decide() (fail, aiFail bool, latency time.Duration) {
 		a.aiFailAcc--
 		aiFail = true
 	}
-	return fail, aiFail, a.faults.Latency
+	wrong = a.faults.WrongAnswerRate > 0 && rand.Float64() < a.faults.WrongAnswerRate
+	return fail, aiFail, wrong, a.faults.Latency
 }
 
 func (a *Agent) chat(w http.ResponseWriter, r *http.Request) {
@@ -215,7 +231,7 @@ func (a *Agent) chat(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, `messages must include a non-empty {"role":"user","content":"…"}`)
 		return
 	}
-	fail, aiFail, latency := a.decide()
+	fail, aiFail, wrong, latency := a.decide()
 	if latency > 0 {
 		select {
 		case <-time.After(latency):
@@ -228,6 +244,9 @@ func (a *Agent) chat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sum := sha256.Sum256([]byte(prompt))
+	if wrong {
+		sum = sha256.Sum256([]byte("not quite: " + prompt)) // confident, well-formed and wrong
+	}
 	answer := fmt.Sprintf("(agent %s) You asked %d words; my deterministic answer is %s.", a.version, len(strings.Fields(prompt)), hex.EncodeToString(sum[:4]))
 	finish := "stop"
 	if aiFail {
@@ -266,6 +285,9 @@ func (a *Agent) putFaults(w http.ResponseWriter, r *http.Request) {
 	}
 	if in.AIFailureRate != nil {
 		f.AIFailureRate = *in.AIFailureRate
+	}
+	if in.WrongAnswerRate != nil {
+		f.WrongAnswerRate = *in.WrongAnswerRate
 	}
 	if in.Latency != "" {
 		d, err := time.ParseDuration(in.Latency)

@@ -1,0 +1,7 @@
+package buildfail
+
+import "testing"
+
+func TestBroken(t *testing.T) {
+	undefinedFunction()
+}

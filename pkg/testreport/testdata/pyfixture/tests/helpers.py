@@ -1,0 +1,3 @@
+def check_total(items, want):
+    total = sum(items)
+    assert total == want, f"total {total} != {want}"
