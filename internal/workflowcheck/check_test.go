@@ -20,6 +20,7 @@ func files(t *testing.T) (root string, actions, workflows []string) {
 	actions = append([]string{filepath.Join(root, "action.yml")}, glob(t, root, "actions/*/action.yml")...)
 	workflows = append(glob(t, root, ".github/workflows/*.yml"), glob(t, root, "*/*/testdata/*.yml")...)
 	workflows = append(workflows, glob(t, root, "*/*/testdata/workflows/*.yml")...)
+	workflows = append(workflows, glob(t, root, "examples/workflows/*.yml")...)
 	return root, actions, workflows
 }
 

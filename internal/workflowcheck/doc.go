@@ -1,2 +1,2 @@
-// Package workflowcheck enforces Flightline's rules for actions and workflows: no expressions in run: scripts, every composite input reaching the binary through env:, remote actions pinned by SHA, and a commented least-privilege permissions: block.
+// Package workflowcheck enforces Flightline's rules for actions and workflows: no expressions in run: scripts, every composite input reaching the binary through env:, remote actions pinned by SHA, a commented least-privilege permissions: block, and, across files, reusable workflows that run Flightline's actions at their own commit with no concurrency group that can block, cancel or deadlock a rollback and no promotion from a pull request.
 package workflowcheck
