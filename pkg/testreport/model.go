@@ -46,7 +46,6 @@ type Test struct {
 	format   string // "go" or "junit"
 	parent   string // Go: the parent test's name
 	children int    // Go: number of subtests
-	done     bool   // Go: a pass/fail/skip event was seen for the current run
 }
 
 // Key identifies a test across runs.

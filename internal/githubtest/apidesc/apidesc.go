@@ -315,7 +315,7 @@ func (d *Descriptions) graphqlRequest(x Exchange) []string {
 	if err := json.Unmarshal(x.Body, &in); err != nil {
 		return []string{"graphql: body is not JSON: " + err.Error()}
 	}
-	doc, errs := gqlparser.LoadQuery(d.GraphQL, in.Query)
+	doc, errs := gqlparser.LoadQueryWithRules(d.GraphQL, in.Query, nil)
 	if len(errs) > 0 {
 		return []string{fmt.Sprintf("graphql: document refused by %s: %v (%s)", GraphQLSchemaVersion, errs, in.Query)}
 	}
@@ -467,7 +467,7 @@ func (d *Descriptions) graphqlResponse(x Exchange) []string {
 	}
 	var in graphQLBody
 	_ = json.Unmarshal(x.Body, &in)
-	doc, errs := gqlparser.LoadQuery(d.GraphQL, in.Query)
+	doc, errs := gqlparser.LoadQueryWithRules(d.GraphQL, in.Query, nil)
 	if len(errs) > 0 || len(doc.Operations) != 1 {
 		return []string{"graphql: cannot check the answer of a document the schema refuses"}
 	}

@@ -225,8 +225,12 @@ func graphql(in, out string) error {
 func writeGz(path string, b []byte) error {
 	var buf bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	zw.Write(b)
-	zw.Close()
+	if _, err := zw.Write(b); err != nil {
+		return err
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
 	fmt.Printf("%s: %d bytes (%d uncompressed)\n", path, buf.Len(), len(b))
 	return os.WriteFile(path, buf.Bytes(), 0o644)
 }
