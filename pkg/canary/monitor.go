@@ -19,7 +19,7 @@ var ErrCannotWatch = errors.New("cannot watch")
 
 // ErrUnreachable is returned by Monitor when Prometheus could not be reached for threshold
 // checks in a row during the watch (decision inconclusive, nothing judged).
-var ErrUnreachable = errors.New("Prometheus could not be reached")
+var ErrUnreachable = errors.New("prometheus could not be reached")
 
 // Clock is the time source of Monitor.
 type Clock interface {
