@@ -144,6 +144,9 @@ type flow struct {
 	base  string
 	mode  promote.MergeMode
 	trust promote.Trust
+	// sel selects tags as Flux does for the policy (its filterTags, its ImageRepository's
+	// exclusionList), read with the policy's file; nil until then.
+	sel *imagepolicy.Selector
 }
 
 // Run rolls back a promotion through f. The base branch is the truth and markers only an
@@ -341,7 +344,7 @@ func (fl *flow) run(ctx context.Context, res Result) (Result, forge.PR, error) {
 		if req.DryRun || fl.mode == promote.MergeNone {
 			return res, target, nil
 		}
-		return res, target, res.merge(ctx, f, fl.src, fl.mode)
+		return res, target, res.merge(ctx, f, fl.src, fl.sel, fl.mode)
 	}
 
 	m := marker.Revert{V: marker.Version, Policy: res.Policy, File: promo.File, Reverts: target.ID(), RestoredRange: promo.PreviousRange,
@@ -351,7 +354,7 @@ func (fl *flow) run(ctx context.Context, res Result) (Result, forge.PR, error) {
 	if req.DryRun {
 		res.Operation = Reverted
 		res.Message = fmt.Sprintf("dry run: would revert %s of %s, restoring %q", target.Ref(), res.Policy, promo.PreviousRange)
-		res.resolve(ctx, fl.src)
+		res.resolve(ctx, fl.src, fl.sel)
 		return res, target, nil
 	}
 	// Write time: the base may have moved (Flux's image automation pushes to it); only a
@@ -376,10 +379,10 @@ func (fl *flow) run(ctx context.Context, res Result) (Result, forge.PR, error) {
 	res.Revert = rv
 	res.Message = fmt.Sprintf("%s %s of %s with %s, restoring %q", res.Operation, target.Ref(), res.Policy, rv.Ref(), promo.PreviousRange)
 	if fl.mode == promote.MergeNone {
-		res.resolve(ctx, fl.src)
+		res.resolve(ctx, fl.src, fl.sel)
 		return res, target, nil
 	}
-	return res, target, res.merge(ctx, f, fl.src, fl.mode)
+	return res, target, res.merge(ctx, f, fl.src, fl.sel, fl.mode)
 }
 
 // isRevertTitle recognises GitHub's own revert PRs (the revert button), which carry no marker.
@@ -398,6 +401,9 @@ func (fl *flow) current(ctx context.Context, file string, ref imagepolicy.Ref) (
 	pol, err := imagepolicy.Find(data, ref)
 	if err != nil {
 		return "", "", fmt.Errorf("%s on %s: %w", file, fl.base, err)
+	}
+	if sel, err := imagepolicy.SelectorIn(data, ref, imagepolicy.DefaultRules); err == nil {
+		fl.sel = sel
 	}
 	return head, pol.Range, nil
 }
@@ -537,7 +543,7 @@ func (fl *flow) alreadyRolledBack(ctx context.Context, res Result, rv forge.PR, 
 	res.Exact = isExact(v.Marker.PreviousRange)
 	res.Operation, res.Revert, res.Merged = Reused, rv, true
 	res.Message = fmt.Sprintf("%s was already rolled back by %s: %s pins %q on %s", target.Ref(), rv.Ref(), ref, cur, fl.base)
-	res.resolve(ctx, fl.src)
+	res.resolve(ctx, fl.src, fl.sel)
 	return res, nil
 }
 
@@ -610,7 +616,7 @@ func (r Result) refuse(err error) (Result, error) {
 }
 
 // merge merges the revert PR, verifies the base branch and resolves the restored range.
-func (r *Result) merge(ctx context.Context, f forge.Forge, src imagepolicy.TagSource, mode promote.MergeMode) error {
+func (r *Result) merge(ctx context.Context, f forge.Forge, src imagepolicy.TagSource, sel *imagepolicy.Selector, mode promote.MergeMode) error {
 	done, err := f.Merge(ctx, r.Revert, forge.MergeOptions{Auto: mode == promote.MergeAuto})
 	if err != nil {
 		return fmt.Errorf("the rollback PR %s is open but merging it failed (merge it by hand): %w", r.Revert.Ref(), err)
@@ -618,7 +624,7 @@ func (r *Result) merge(ctx context.Context, f forge.Forge, src imagepolicy.TagSo
 	r.Revert = done
 	if done.State != forge.StateMerged {
 		r.Message += "; auto-merge is enabled"
-		r.resolve(ctx, src)
+		r.resolve(ctx, src, sel)
 		return nil
 	}
 	r.Merged = true
@@ -639,12 +645,13 @@ func (r *Result) merge(ctx context.Context, f forge.Forge, src imagepolicy.TagSo
 	if done.Note != "" {
 		r.Message += " (" + done.Note + ")"
 	}
-	r.resolve(ctx, src)
+	r.resolve(ctx, src, sel)
 	return nil
 }
 
-// resolve says which tag the restored range selects today (a warning when it cannot).
-func (r *Result) resolve(ctx context.Context, src imagepolicy.TagSource) {
+// resolve says which tag the restored range selects today (a warning when it cannot), as Flux
+// selects it with sel (the policy's filterTags and exclusionList) when sel is known.
+func (r *Result) resolve(ctx context.Context, src imagepolicy.TagSource, sel *imagepolicy.Selector) {
 	if r.RestoredRange == "" {
 		return
 	}
@@ -654,7 +661,11 @@ func (r *Result) resolve(ctx context.Context, src imagepolicy.TagSource) {
 		}
 		return
 	}
-	res, err := imagepolicy.Resolve(ctx, r.RestoredRange, r.Promotion.Image, src)
+	resolve := imagepolicy.Resolve
+	if sel != nil {
+		resolve = sel.Resolve
+	}
+	res, err := resolve(ctx, r.RestoredRange, r.Promotion.Image, src)
 	if err != nil {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("could not resolve the restored range %q in %s: %v", r.RestoredRange, r.Promotion.Image, err))
 		if r.Exact {
