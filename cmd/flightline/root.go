@@ -97,6 +97,7 @@ summary as text on stderr.`,
 		newRollbackCmd(a),
 		newCanaryMonitorCmd(a),
 		newDoctorCmd(a),
+		newScanCmd(a),
 	)
 	return root
 }
