@@ -61,10 +61,10 @@ type Result struct {
 	DB         DBInfo
 	Trivy      string // the Trivy version that ran
 	Time       time.Time
-	ReportPath string      // Flightline's JSON report (with Trivy's reports inside)
-	Referrer   string      // the attached report's manifest digest ("" when not attached)
-	Ignore     IgnoreFile  // the ignore file as read
-	Report     *Report     // what ReportPath holds
+	ReportPath string     // Flightline's JSON report (with Trivy's reports inside)
+	Referrer   string     // the attached report's manifest digest ("" when not attached)
+	Ignore     IgnoreFile // the ignore file as read
+	Report     *Report    // what ReportPath holds
 	Duration   time.Duration
 }
 
@@ -321,4 +321,3 @@ func registryAuthEnv(host string, getenv func(string) string) ([]string, func(),
 	}
 	return []string{"DOCKER_CONFIG=" + dir}, func() { os.RemoveAll(dir) }, nil
 }
-
