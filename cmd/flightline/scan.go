@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/labrats-work/flightline/pkg/promote"
 	"github.com/labrats-work/flightline/pkg/registry"
 	"github.com/labrats-work/flightline/pkg/scan"
 )
@@ -169,4 +171,19 @@ func cmpOrEnv(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// registryScans finds the scan reports attached to a digest, for promote's scan check.
+type registryScans struct{ c *registry.Client }
+
+func (r registryScans) FindScans(ctx context.Context, repo, digest string) ([]promote.ScanEvidence, error) {
+	evs, err := scan.FindEvidence(ctx, r.c, repo, digest)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]promote.ScanEvidence, 0, len(evs))
+	for _, e := range evs {
+		out = append(out, promote.ScanEvidence{Referrer: e.Referrer, Verdict: e.Verdict, Time: e.Time, Counts: e.Counts, Err: e.Err})
+	}
+	return out, nil
 }
