@@ -53,6 +53,16 @@ func newReport(res Result, raws []json.RawMessage) Report {
 		CreatedAt: res.Time, Trivy: res.Trivy, DB: res.DB, Platforms: res.Platforms, Result: res.Verdict, TrivyReports: raws}
 }
 
+// NewArtifact is rep as the OCI artifact Run attaches: the report as its one layer, the verdict,
+// counts, Trivy and DB versions and the time as manifest annotations.
+func NewArtifact(rep Report) (registry.Artifact, error) {
+	data, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return registry.Artifact{}, err
+	}
+	return artifact(rep, data), nil
+}
+
 func artifact(rep Report, data []byte) registry.Artifact {
 	counts, _ := json.Marshal(rep.Result.Counts)
 	sev := ""
