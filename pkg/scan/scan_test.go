@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -307,7 +307,9 @@ func TestRun_DBDownload_RetriesA429_ThenNoDownloadWhenFresh(t *testing.T) {
 }
 
 // dbRequests counts what the registry served under /v2/aquasecurity/trivy-db/.
-func dbRequests(reg *registrytest.Registry) int { return reg.Stats().PathRequests("/v2/aquasecurity/trivy-db/") }
+func dbRequests(reg *registrytest.Registry) int {
+	return reg.Stats().PathRequests("/v2/aquasecurity/trivy-db/")
+}
 
 func TestRun_BadInput(t *testing.T) {
 	e := newEnv(t)

@@ -2,6 +2,7 @@ package scan
 
 import (
 	"errors"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -80,4 +81,11 @@ func TestDeps_NoScannerNoJSONv2(t *testing.T) {
 			assert.LessOrEqual(t, n, 12, "%s: Trivy packages beyond pkg/types and its few dependencies", pkg)
 		}
 	}
+}
+
+// .ci/run builds the same Trivy the scan pins.
+func TestCIRun_BuildsThePinnedTrivy(t *testing.T) {
+	data, err := os.ReadFile("../../.ci/run")
+	require.NoError(t, err)
+	assert.Contains(t, string(data), "\ntrivy_version="+TrivyVersion+"\n")
 }
