@@ -194,7 +194,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		}
 		var rep types.Report
 		if err := json.Unmarshal(data, &rep); err != nil {
-			return fmt.Errorf("Trivy's report %s is not a Trivy JSON report: %w", out, err)
+			return fmt.Errorf("the report Trivy wrote (%s) is not a Trivy JSON report: %w", out, err)
 		}
 		if v := rep.Trivy.Version; v != "" && "v"+strings.TrimPrefix(v, "v") != TrivyVersion {
 			return fmt.Errorf("the Trivy at %s is version %s, Flightline pins %s: use the scan action's Trivy (or set trivy-path to a %s binary)", tv.Path, sanitize(v), TrivyVersion, TrivyVersion)

@@ -206,7 +206,9 @@ func compareFindings(a, b Finding) int {
 }
 
 func finding(r types.Result, dv types.DetectedVulnerability, t target) Finding {
-	sev := strings.ToUpper(dv.Severity)
+	// The report's Severity is the one Trivy chose and filters by (its severity sources applied);
+	// VendorSeverity only lists each source's own.
+	sev := strings.ToUpper(dv.Severity) //nolint:staticcheck // SA1019: deprecated in the DB schema, but what Trivy reports and gates on
 	if !slices.Contains(Severities, sev) {
 		sev = "UNKNOWN"
 	}
