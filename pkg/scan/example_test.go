@@ -39,9 +39,13 @@ func ExampleParseIgnoreFile() {
 		return
 	}
 	for _, e := range f.Entries {
-		fmt.Printf("%s line %d honoured=%v %s\n", e.ID, e.Line, e.Problem == "", e.Problem)
+		if e.Problem == "" {
+			fmt.Printf("%s line %d: honoured\n", e.ID, e.Line)
+		} else {
+			fmt.Printf("%s line %d: %s\n", e.ID, e.Line, e.Problem)
+		}
 	}
 	// Output:
-	// CVE-2024-0001 line 2 honoured=true 
-	// CVE-2024-0002 line 5 honoured=false no statement: say why the finding is acceptable (statement:)
+	// CVE-2024-0001 line 2: honoured
+	// CVE-2024-0002 line 5: no statement: say why the finding is acceptable (statement:)
 }
