@@ -196,10 +196,13 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		if err := json.Unmarshal(data, &rep); err != nil {
 			return fmt.Errorf("the report Trivy wrote (%s) is not a Trivy JSON report: %w", out, err)
 		}
-		if v := rep.Trivy.Version; v != "" && "v"+strings.TrimPrefix(v, "v") != TrivyVersion {
-			return fmt.Errorf("the Trivy at %s is version %s, Flightline pins %s: use the scan action's Trivy (or set trivy-path to a %s binary)", tv.Path, sanitize(v), TrivyVersion, TrivyVersion)
+		if res.Trivy == "" {
+			v, err := tv.version(rep.Trivy.Version)
+			if err != nil {
+				return err
+			}
+			res.Trivy = v
 		}
-		res.Trivy = "v" + strings.TrimPrefix(rep.Trivy.Version, "v")
 		targets = append(targets, target{Platform: platform, Report: rep})
 		raws = append(raws, data)
 		return nil

@@ -2,6 +2,7 @@ package scan
 
 import (
 	"bytes"
+	"debug/buildinfo"
 	"context"
 	"errors"
 	"fmt"
@@ -94,6 +95,32 @@ func (t Trivy) locate() (string, error) {
 	}
 	return found, nil
 }
+
+// version checks that the Trivy that ran is TrivyVersion: the version in its report, or, for a
+// source build (which reports "dev"), the Trivy module version in the binary's Go build info.
+func (t Trivy) version(reported string) (string, error) {
+	v := strings.TrimPrefix(strings.TrimSpace(reported), "v")
+	if v == "" || v == "dev" {
+		if bin, err := t.locate(); err == nil {
+			if info, err := buildinfo.ReadFile(bin); err == nil {
+				if info.Main.Path == trivyModule && strings.HasPrefix(info.Main.Version, "v") {
+					v = strings.TrimPrefix(info.Main.Version, "v")
+				}
+				for _, d := range info.Deps {
+					if d.Path == trivyModule {
+						v = strings.TrimPrefix(d.Version, "v")
+					}
+				}
+			}
+		}
+	}
+	if "v"+v != TrivyVersion {
+		return "", fmt.Errorf("the Trivy at %s is version %q, Flightline pins %s: use the scan action's Trivy, or set trivy-path to a Trivy %s binary", t.Path, sanitize(v), TrivyVersion, TrivyVersion)
+	}
+	return TrivyVersion, nil
+}
+
+const trivyModule = "github.com/aquasecurity/trivy"
 
 // run runs trivy with args and returns its stderr (last 8 KiB) with the error.
 func (t Trivy) run(ctx context.Context, stdout io.Writer, args ...string) (string, error) {

@@ -89,3 +89,14 @@ func TestCIRun_BuildsThePinnedTrivy(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(data), "\ntrivy_version="+TrivyVersion+"\n")
 }
+
+func TestTrivyVersion(t *testing.T) {
+	tv := Trivy{Path: "/nonexistent/trivy"}
+	v, err := tv.version("0.74.0")
+	require.NoError(t, err)
+	assert.Equal(t, "v0.74.0", v)
+	_, err = tv.version("0.70.0")
+	assert.ErrorContains(t, err, `version "0.70.0", Flightline pins v0.74.0`)
+	_, err = tv.version("dev")
+	assert.ErrorContains(t, err, `version "dev"`, "a source build whose build info does not name Trivy v0.74.0")
+}
