@@ -212,6 +212,7 @@ func newRollbackReverter(ctx context.Context, a *app, o canaryMonitorOptions) (*
 	r := &rollbackReverter{a: a, f: f, req: rollback.Request{
 		Policy: o.policy, PR: o.promotionPR, File: o.file, Trigger: "canary",
 		Merge: promote.MergeMode(o.merge), Base: o.platform.base,
+		TrustedAuthors: o.platform.trusted, AppSlug: o.platform.appSlug,
 	}}
 	check := r.req
 	check.DryRun = true
@@ -221,6 +222,11 @@ func newRollbackReverter(ctx context.Context, a *app, o canaryMonitorOptions) (*
 		return nil, fmt.Errorf("rollback is true but the promotion could not be reverted: %w", err)
 	}
 	a.rt.Logf("if the canary fails, this reverts %s (%s, range %s back to %s)", res.Reverted.URL, res.Promotion.Policy, res.Promotion.Range, res.RestoredRange)
+	// Revert the promotion under watch, never one that lands while the canary watches (that
+	// one makes the revert refuse as superseded).
+	if r.req.PR == "" && res.Reverted.ID() != "" {
+		r.req.PR = res.Reverted.ID()
+	}
 	return r, nil
 }
 

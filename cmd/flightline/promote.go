@@ -17,6 +17,8 @@ import (
 // platformFlags are the inputs that say where the platform repository is.
 type platformFlags struct {
 	repo, dir, token, base string
+	trusted                []string // trusted-authors
+	appSlug                string
 	getenv                 func(string) string // GITHUB_API_URL for platform-repo
 }
 
@@ -26,6 +28,8 @@ func (p *platformFlags) register(cmd *cobra.Command) {
 	f.StringVar(&p.dir, "platform-dir", "", "a local platform repository (bare, or a clone with the base branch checked out): the local git forge")
 	f.StringVar(&p.token, "token", "", "token that can write to the platform repository (a GitHub App installation token or a fine-grained PAT)")
 	f.StringVar(&p.base, "base-branch", "", "the platform repository's branch to change (default: its default branch)")
+	f.StringSliceVar(&p.trusted, "trusted-authors", nil, "the logins whose promotion and revert PRs Flightline acts on (an App as SLUG[bot]; list every identity that runs promote and rollback); default: app-slug's bot, else the token's own login")
+	f.StringVar(&p.appSlug, "app-slug", "", "the slug of the GitHub App whose installation token is used (its PRs are by SLUG[bot]; GitHub does not tell an App token its own identity)")
 }
 
 // open returns the forge for the platform repository.
@@ -56,9 +60,11 @@ func newPromoteCmd(a *app) *cobra.Command {
 the version (exact: X.Y.Z, or patch: ~X.Y.Z), checks against the registry that the new range
 selects that version's tag (and, when image is name@digest or digest is given, that digest), and
 opens a PR titled "promote NS/NAME to TAG" whose body carries the machine-readable marker that
-rollback reads. Re-running it for the same version updates that PR (or changes nothing); a newer
-version closes older open promotions of the policy; when the base already pins the range there is
-no PR (operation=unchanged). A version that was rolled back is refused unless --force.
+rollback reads. Re-running it for the same version updates that PR (or changes nothing), and
+refuses when its branch holds a commit by someone not in --trusted-authors (default: the token's
+own login, or --app-slug's bot); a newer version closes the older open promotions of the policy
+that are Flightline's own (others are named and left open); when the base already pins the range
+there is no PR (operation=unchanged). A version that was rolled back is refused unless --force.
 Outputs: pr-number, pr-url, previous-range, range, tag, digest, operation
 (created|updated|unchanged|merged).`,
 		Args: cobra.NoArgs,
@@ -70,7 +76,7 @@ Outputs: pr-number, pr-url, previous-range, range, tag, digest, operation
 			if err != nil {
 				return err
 			}
-			req.Base = pf.base
+			req.Base, req.TrustedAuthors, req.AppSlug = pf.base, pf.trusted, pf.appSlug
 			reg := registry.New(registry.WithGetenv(a.getenv))
 			req.ScanCheck.Finder = registryScans{reg}
 			res, runErr := promote.Run(ctx, f, reg, req)
@@ -81,6 +87,9 @@ Outputs: pr-number, pr-url, previous-range, range, tag, digest, operation
 				return errors.Join(runErr, err)
 			}
 			a.rt.Logf("%s", res.Message)
+			for _, i := range res.Ignored {
+				a.rt.Annotate(actions.Notice, i, actions.Annotation{Title: "flightline promote: left alone"})
+			}
 			if err := a.rt.WriteSummary(new(actions.Summary).Para(res.Summary())); err != nil {
 				return errors.Join(runErr, err)
 			}

@@ -21,12 +21,16 @@ func newRollbackCmd(a *app) *cobra.Command {
 		Use:   "rollback --policy NS/NAME [--pr PR] (--platform-dir DIR | --platform-repo OWNER/REPO)",
 		Short: "Roll back a promotion: open (and optionally merge) the PR that reverts it",
 		Long: `rollback reverts a promotion PR in the platform repository, as the runbook's "gh pr revert"
-does: by default the last merged promotion of the policy (found by its marker, never by title),
-or the one given with --pr (a PR number; a merge commit SHA on the local git forge). It refuses,
-with a non-zero exit and operation=refused, to revert a promotion that a newer merged promotion
-has superseded (unless --force), to revert a revert, and to revert an unmerged PR; it reuses an
-open (or merged) revert of the same promotion instead of opening a second. When the revert does
-not apply cleanly it opens a forward fix that sets the previous range recorded in the marker.
+does: by default the promotion that set the policy's current range on the base branch (found in
+the file's history, never by title or by a marker alone), or the one given with --pr (a PR
+number; a merge commit SHA on the local git forge). The promotion is acted on only when its
+merge commit changed exactly its marker's file and range, from the platform repo's own branch,
+by a trusted author (--trusted-authors; default the token's login, or --app-slug's bot). It
+refuses, with a non-zero exit and operation=refused, to revert an unverified promotion, one that
+a later change of the range superseded (unless --force), a revert, and an unmerged PR; it reuses
+an open revert of the same promotion only when it is Flightline's own and exactly the inverse,
+and says "already rolled back" only when the base pins what a verified revert restored. When the
+revert does not apply cleanly it opens a forward fix that sets the verified previous range.
 With --merge it merges, then verifies that the base branch pins the restored range and says
 whether that is an exact rollback (an exact pin) or the newest tag in the old range, and which
 tag that selects today.
@@ -40,7 +44,7 @@ operation (reverted|reused|refused|forward-fixed).`,
 			if err != nil {
 				return err
 			}
-			req.Base = pf.base
+			req.Base, req.TrustedAuthors, req.AppSlug = pf.base, pf.trusted, pf.appSlug
 			res, runErr := rollback.Run(ctx, f, registry.New(registry.WithGetenv(a.getenv)), req)
 			if runErr != nil && res.Operation == "" {
 				return runErr
@@ -50,6 +54,9 @@ operation (reverted|reused|refused|forward-fixed).`,
 			}
 			if res.Message != "" {
 				a.rt.Logf("%s", res.Message)
+			}
+			for _, i := range res.Ignored {
+				a.rt.Annotate(actions.Notice, i, actions.Annotation{Title: "flightline rollback: left alone"})
 			}
 			for _, w := range res.Warnings {
 				a.rt.Annotate(actions.Warning, w, actions.Annotation{Title: "flightline rollback"})

@@ -56,7 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	if a.rt.InActions() {
 		a.rt.Annotate(actions.Error, msg, actions.Annotation{Title: "flightline " + commandName(args)})
 	} else {
-		fmt.Fprintf(stderr, "flightline: %s\n", msg)
+		fmt.Fprintf(a.rt.Stderr(), "flightline: %s\n", msg)
 	}
 	return code
 }

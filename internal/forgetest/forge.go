@@ -258,4 +258,5 @@ func Run(t *testing.T, newPlatform NewPlatform) {
 	t.Run("Forge", func(t *testing.T) { RunForge(t, newPlatform) })
 	t.Run("Promote", func(t *testing.T) { RunPromote(t, newPlatform) })
 	t.Run("Rollback", func(t *testing.T) { RunRollback(t, newPlatform) })
+	t.Run("Trust", func(t *testing.T) { RunTrust(t, newPlatform) })
 }

@@ -202,7 +202,9 @@ func RunRollback(t *testing.T, newPlatform NewPlatform) {
 				s.p15 = e.MustPromote(promote.Request{Version: "1.5.0", Merge: merge})
 				e.P.Push(e.T, map[string][]byte{PlatformFile: e.WithRange("1.5.0 || 1.6.0")}, "hand edit of the range")
 			},
-			req:      func(e *Env, s *state) rollback.Request { return rollback.Request{} },
+			// The live range is the person's, not the promotion's: reverting the promotion over
+			// it takes pr and force (without them, rollback refuses; see Trust_*).
+			req:      func(e *Env, s *state) rollback.Request { return rollback.Request{PR: s.p15.PR.ID(), Force: true} },
 			wantOp:   rollback.ForwardFixed,
 			revertBr: 1,
 			check: func(t *testing.T, e *Env, s *state, r rollback.Result) {

@@ -19,6 +19,16 @@
 //	GET    /repos/{owner}/{repo}/labels/{name}
 //	POST   /repos/{owner}/{repo}/labels
 //	GET    /repos/{owner}/{repo}/actions/permissions/workflow
+//	GET    /repos/{owner}/{repo}/pulls/{n}/commits        the PR's commits, oldest first, author.login
+//	GET    /repos/{owner}/{repo}/commits                  sha, path, per_page, page (git's default simplification)
+//	GET    /repos/{owner}/{repo}/commits/{sha}            parents, author, files changed against the first parent
+//	GET    /repos/{owner}/{repo}/commits/{sha}/pulls      the PRs a commit belongs to
+//	GET    /user                                          the token's login; 403 for an App installation token
+//
+// PRs have an author (user.login: the token's Login that opened them) and may come from a fork
+// (head.repo differs; OpenPullBy); commits made through the API are authored by the token's
+// Login; a PR's body can be edited after it merged (EditBody), as anyone with triage access can.
+// A fault can redirect (Fault.Redirect).
 //
 // GraphQL (at /graphql and /api/graphql): the mutations createCommitOnBranch (with the
 // expectedHeadOid compare-and-swap), enablePullRequestAutoMerge and revertPullRequest. The

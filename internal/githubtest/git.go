@@ -160,6 +160,11 @@ func (g *gitRepo) branches() ([]string, error) {
 // commitFiles writes a commit on parent ("" for a root commit) with files set and deletions
 // removed, through a throw-away index.
 func (g *gitRepo) commitFiles(parent string, files map[string][]byte, deletions []string, msg string, when time.Time) (string, error) {
+	return g.commitFilesAs("", parent, files, deletions, msg, when)
+}
+
+// commitFilesAs is commitFiles with the commit authored by login ("": the GitHub bot).
+func (g *gitRepo) commitFilesAs(login, parent string, files map[string][]byte, deletions []string, msg string, when time.Time) (string, error) {
 	tmp, err := os.MkdirTemp("", "githubtest-index-")
 	if err != nil {
 		return "", err
@@ -198,17 +203,76 @@ func (g *gitRepo) commitFiles(parent string, files map[string][]byte, deletions 
 	if parent != "" {
 		parents = []string{parent}
 	}
-	return g.commitTree(strings.TrimSpace(out), msg, when, parents...)
+	return g.commitTreeAs(login, strings.TrimSpace(out), msg, when, parents...)
 }
 
 func (g *gitRepo) commitTree(tree, msg string, when time.Time, parents ...string) (string, error) {
+	return g.commitTreeAs("", tree, msg, when, parents...)
+}
+
+// authorEnv makes login the author of a commit, as GitHub records a user's commits: name the
+// login, email LOGIN@users.noreply.github.com (the emulator reads the login back from the name).
+func authorEnv(login string) []string {
+	if login == "" {
+		return nil
+	}
+	return []string{"GIT_AUTHOR_NAME=" + login, "GIT_AUTHOR_EMAIL=" + login + "@users.noreply.github.com"}
+}
+
+// commitTreeAs is commitTree with the commit authored by login ("": the GitHub bot).
+func (g *gitRepo) commitTreeAs(login, tree, msg string, when time.Time, parents ...string) (string, error) {
 	args := []string{"commit-tree", "--no-gpg-sign", tree, "-F", "-"}
 	for _, p := range parents {
 		args = append(args, "-p", p)
 	}
 	date := fmt.Sprintf("@%d +0000", when.Unix())
-	out, err := g.run([]byte(msg), []string{"GIT_AUTHOR_DATE=" + date, "GIT_COMMITTER_DATE=" + date}, args...)
+	out, err := g.run([]byte(msg), append([]string{"GIT_AUTHOR_DATE=" + date, "GIT_COMMITTER_DATE=" + date}, authorEnv(login)...), args...)
 	return strings.TrimSpace(out), err
+}
+
+// commitInfo is what the commits routes tell about a commit.
+type commitInfo struct {
+	sha, author, message string
+	parents              []string
+}
+
+// commitsOf lists the commits `git log ARGS` selects (newest first unless args say otherwise).
+func (g *gitRepo) commitsOf(args ...string) ([]commitInfo, error) {
+	out, err := g.run(nil, nil, append([]string{"log", "-z", "--format=%H%n%P%n%an%n%B"}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	var list []commitInfo
+	for rec := range strings.SplitSeq(out, "\x00") {
+		rec = strings.TrimPrefix(rec, "\n")
+		if strings.TrimSpace(rec) == "" {
+			continue
+		}
+		f := strings.SplitN(rec, "\n", 4)
+		for len(f) < 4 {
+			f = append(f, "")
+		}
+		list = append(list, commitInfo{sha: f[0], parents: strings.Fields(f[1]), author: f[2], message: f[3]})
+	}
+	return list, nil
+}
+
+// changedFiles lists the paths commit changes compared with its first parent (every path for
+// a root commit), as GitHub's single-commit answer does.
+func (g *gitRepo) changedFiles(commit string) ([]string, error) {
+	parents, err := g.parents(commit)
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"diff-tree", "-r", "--no-commit-id", "--name-only", "--root", commit}
+	if len(parents) > 0 {
+		args = []string{"diff-tree", "-r", "--no-commit-id", "--name-only", parents[0], commit}
+	}
+	out, err := g.run(nil, nil, args...)
+	if err != nil {
+		return nil, err
+	}
+	return strings.Fields(out), nil
 }
 
 // updateRef moves ref to newSHA if it points at old (old "": must not exist; newSHA "":

@@ -263,7 +263,7 @@ func (s *Server) createCommitOnBranch(c *call, raw json.RawMessage) (any, *gqlEr
 	if in.Message.Body != "" {
 		msg += "\n\n" + in.Message.Body
 	}
-	sha, err := rp.git.commitFiles(tip, files, dels, msg+"\n", s.now())
+	sha, err := rp.git.commitFilesAs(c.login(), tip, files, dels, msg+"\n", s.now())
 	if err != nil {
 		return nil, &gqlError{Message: err.Error()}
 	}
@@ -385,7 +385,7 @@ func (s *Server) revertPull(c *call, raw json.RawMessage) (any, *gqlError) {
 	if baseTree, _ := rp.git.tree(base); baseTree == tree {
 		return nil, &gqlError{Type: "UNPROCESSABLE", Message: "Sorry, this pull request couldn't be reverted automatically. It may have already been reverted, or the content may have changed since it was merged."}
 	}
-	sha, err := rp.git.commitTree(tree, fmt.Sprintf("Revert %q\n\nThis reverts commit %s.\n", p.title, p.mergeSHA), when, base)
+	sha, err := rp.git.commitTreeAs(c.login(), tree, fmt.Sprintf("Revert %q\n\nThis reverts commit %s.\n", p.title, p.mergeSHA), when, base)
 	if err != nil {
 		return nil, &gqlError{Message: err.Error()}
 	}
@@ -412,5 +412,6 @@ func (s *Server) revertPull(c *call, raw json.RawMessage) (any, *gqlError) {
 		_ = rp.git.updateRef("refs/heads/"+branch, "", sha)
 		return nil, &gqlError{Message: msg}
 	}
+	rv.author = c.login()
 	return map[string]any{"pullRequest": s.pullGQL(rp, p), "revertPullRequest": s.pullGQL(rp, rv)}, nil
 }

@@ -45,7 +45,13 @@ type pull struct {
 	autoMerge               bool
 	autoMethod              string
 	autoTitle, autoMessage  string
+	author                  string // login of who opened it
+	fork                    string // owner of the fork the head lives in ("": this repository)
 }
+
+// forkRef is where the emulator keeps a fork's branch: in the same object store (so merges
+// work), outside refs/heads (so it is not a branch of the repository).
+func forkRef(owner, branch string) string { return "refs/forks/" + owner + "/" + branch }
 
 func (rp *repo) full() string { return rp.owner + "/" + rp.name }
 
@@ -58,7 +64,11 @@ func (rp *repo) pull(n int) *pull {
 
 func (rp *repo) headSHA(p *pull) string {
 	if p.state == "open" {
-		if sha, err := rp.git.revParse("refs/heads/" + p.head); err == nil {
+		ref := "refs/heads/" + p.head
+		if p.fork != "" {
+			ref = forkRef(p.fork, p.head)
+		}
+		if sha, err := rp.git.revParse(ref); err == nil {
 			return sha
 		}
 	}
@@ -125,6 +135,18 @@ func (s *Server) restMux() *http.ServeMux {
 	h("GET /repos/{owner}/{repo}/labels/{name}", s.getLabel)
 	h("POST /repos/{owner}/{repo}/labels", s.createLabel)
 	h("GET /repos/{owner}/{repo}/actions/permissions/workflow", s.getWorkflowPermissions)
+	h("GET /repos/{owner}/{repo}/pulls/{number}/commits", s.listPullCommits)
+	h("GET /repos/{owner}/{repo}/commits", s.listCommits)
+	h("GET /repos/{owner}/{repo}/commits/{sha}", s.getCommit)
+	h("GET /repos/{owner}/{repo}/commits/{sha}/pulls", s.commitPulls)
+	m.HandleFunc("GET /user", func(w http.ResponseWriter, r *http.Request) {
+		c := callOf(r)
+		if c.token.Installation {
+			writeError(c.w, http.StatusForbidden, "Resource not accessible by integration")
+			return
+		}
+		writeJSON(c.w, http.StatusOK, map[string]any{"login": c.login(), "type": "User"})
+	})
 	return m
 }
 
@@ -219,7 +241,7 @@ func (s *Server) deleteRef(c *call, rp *repo) {
 // closeOrphans closes the open PRs whose head branch was deleted, as GitHub does.
 func (s *Server) closeOrphans(rp *repo, branch string) {
 	for _, p := range rp.pulls {
-		if p.state == "open" && p.head == branch {
+		if p.state == "open" && p.head == branch && p.fork == "" {
 			p.state, p.closedAt, p.updated, p.autoMerge = "closed", s.now(), s.now(), false
 		}
 	}
@@ -273,6 +295,10 @@ func (s *Server) pullJSON(rp *repo, p *pull, detail bool) map[string]any {
 		labels = append(labels, map[string]any{"name": l, "color": rp.labels[strings.ToLower(l)].Color})
 	}
 	baseSHA, _ := rp.git.revParse("refs/heads/" + p.base)
+	headOwner := rp.owner
+	if p.fork != "" {
+		headOwner = p.fork
+	}
 	var auto any
 	if p.autoMerge {
 		auto = map[string]any{"merge_method": p.autoMethod, "enabled_by": map[string]any{"login": "flightline"}}
@@ -280,8 +306,9 @@ func (s *Server) pullJSON(rp *repo, p *pull, detail bool) map[string]any {
 	j := map[string]any{
 		"url": s.URL + "/repos/" + rp.full() + "/pulls/" + strconv.Itoa(p.number), "html_url": s.pullURL(rp, p.number),
 		"id": rp.id*100000 + p.number, "node_id": rp.prNodeID(p.number), "number": p.number, "state": p.state,
-		"title": p.title, "body": p.body, "labels": labels, "user": map[string]any{"login": "flightline"},
-		"head":   map[string]any{"ref": p.head, "sha": rp.headSHA(p), "label": rp.owner + ":" + p.head},
+		"title": p.title, "body": p.body, "labels": labels, "user": map[string]any{"login": p.author},
+		"head": map[string]any{"ref": p.head, "sha": rp.headSHA(p), "label": headOwner + ":" + p.head,
+			"repo": map[string]any{"full_name": headOwner + "/" + rp.name, "fork": p.fork != ""}},
 		"base":   map[string]any{"ref": p.base, "sha": baseSHA, "label": rp.owner + ":" + p.base},
 		"merged": p.merged, "merged_at": ts(p.mergedAt), "closed_at": ts(p.closedAt),
 		"created_at": ts(p.created), "updated_at": ts(p.updated), "auto_merge": auto,
@@ -319,16 +346,17 @@ func (s *Server) listPulls(c *call, rp *repo) {
 		state = "open"
 	}
 	head := q.Get("head")
+	headOwner := rp.owner
 	if o, b, ok := strings.Cut(head, ":"); ok {
-		if !strings.EqualFold(o, rp.owner) {
-			head = "\x00" // another owner's fork: nothing here
-		} else {
-			head = b
-		}
+		headOwner, head = o, b
 	}
 	var list []*pull
 	for _, p := range rp.pulls {
-		if (state != "all" && p.state != state) || (head != "" && p.head != head) || (q.Get("base") != "" && p.base != q.Get("base")) {
+		owner := rp.owner
+		if p.fork != "" {
+			owner = p.fork
+		}
+		if (state != "all" && p.state != state) || (head != "" && (p.head != head || !strings.EqualFold(owner, headOwner))) || (q.Get("base") != "" && p.base != q.Get("base")) {
 			continue
 		}
 		list = append(list, p)
@@ -393,18 +421,28 @@ func (s *Server) createPull(c *call, rp *repo) {
 		writeError(c.w, status, msg, det...)
 		return
 	}
+	p.author = c.login()
 	writeJSON(c.w, http.StatusCreated, s.pullJSON(rp, p, false))
 }
 
 // openPull validates and records a new PR, as POST /pulls does.
 func (s *Server) openPull(rp *repo, title, body, head, base string) (*pull, int, string, []errorDetails) {
+	return s.openPullFrom(rp, title, body, head, base, "")
+}
+
+// openPullFrom is openPull for a head branch in fork's fork ("": the repository itself).
+func (s *Server) openPullFrom(rp *repo, title, body, head, base, fork string) (*pull, int, string, []errorDetails) {
 	invalid := func(field string) (*pull, int, string, []errorDetails) {
 		return nil, http.StatusUnprocessableEntity, "Validation Failed", []errorDetails{{Resource: "PullRequest", Field: field, Code: "invalid"}}
 	}
 	if strings.TrimSpace(title) == "" {
 		return nil, http.StatusUnprocessableEntity, "Validation Failed", []errorDetails{{Resource: "PullRequest", Field: "title", Code: "missing_field"}}
 	}
-	headSHA, err := rp.git.revParse("refs/heads/" + head)
+	headRef := "refs/heads/" + head
+	if fork != "" {
+		headRef = forkRef(fork, head)
+	}
+	headSHA, err := rp.git.revParse(headRef)
 	if err != nil {
 		return invalid("head")
 	}
@@ -413,7 +451,7 @@ func (s *Server) openPull(rp *repo, title, body, head, base string) (*pull, int,
 		return invalid("base")
 	}
 	for _, p := range rp.pulls {
-		if p.state == "open" && p.head == head && p.base == base {
+		if p.state == "open" && p.head == head && p.base == base && p.fork == fork {
 			return nil, http.StatusUnprocessableEntity, "Validation Failed", []errorDetails{{Resource: "PullRequest", Code: "custom",
 				Message: fmt.Sprintf("A pull request already exists for %s:%s.", rp.owner, head)}}
 		}
@@ -423,7 +461,8 @@ func (s *Server) openPull(rp *repo, title, body, head, base string) (*pull, int,
 			Message: fmt.Sprintf("No commits between %s and %s", base, head)}}
 	}
 	now := s.now()
-	p := &pull{number: len(rp.pulls) + 1, title: title, body: body, head: head, base: base, state: "open", created: now, updated: now}
+	p := &pull{number: len(rp.pulls) + 1, title: title, body: body, head: head, base: base, state: "open", created: now, updated: now,
+		author: defaultLogin, fork: fork}
 	rp.pulls = append(rp.pulls, p)
 	return p, 0, "", nil
 }
@@ -679,4 +718,134 @@ func (s *Server) getWorkflowPermissions(c *call, rp *repo) {
 	}
 	writeJSON(c.w, http.StatusOK, map[string]any{"default_workflow_permissions": "read",
 		"can_approve_pull_request_reviews": rp.ActionsCanCreatePRs})
+}
+
+// commitJSON is a commit as the commits routes answer it: author.login is the login that
+// authored it (null for the GitHub bot's own commits).
+func commitJSON(ci commitInfo, files []string) map[string]any {
+	parents := []map[string]any{}
+	for _, p := range ci.parents {
+		parents = append(parents, map[string]any{"sha": p})
+	}
+	var author any
+	if ci.author != botName {
+		author = map[string]any{"login": ci.author}
+	}
+	j := map[string]any{"sha": ci.sha, "parents": parents, "author": author,
+		"commit": map[string]any{"message": ci.message, "author": map[string]any{"name": ci.author}}}
+	if files != nil {
+		fs := []map[string]any{}
+		for _, f := range files {
+			fs = append(fs, map[string]any{"filename": f, "status": "modified"})
+		}
+		j["files"] = fs
+	}
+	return j
+}
+
+// listPullCommits answers the commits of a PR, oldest first (those on its head and not on its
+// base).
+func (s *Server) listPullCommits(c *call, rp *repo) {
+	p := s.pullParam(c, rp)
+	if p == nil {
+		return
+	}
+	head := rp.headSHA(p)
+	args := []string{"--reverse", head}
+	if p.merged {
+		args = append(args, "^"+p.mergeSHA+"^1")
+	} else if base, err := rp.git.revParse("refs/heads/" + p.base); err == nil {
+		args = append(args, "^"+base)
+	}
+	list, err := rp.git.commitsOf(args...)
+	if err != nil {
+		writeError(c.w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	out := []map[string]any{}
+	for _, ci := range list {
+		out = append(out, commitJSON(ci, nil))
+	}
+	writeJSON(c.w, http.StatusOK, out)
+}
+
+// listCommits answers GET /commits: sha (a branch or SHA), path, per_page, page; newest first,
+// with git's default history simplification for a path, as GitHub lists them.
+func (s *Server) listCommits(c *call, rp *repo) {
+	q := c.r.URL.Query()
+	ref := q.Get("sha")
+	if ref == "" {
+		ref = rp.DefaultBranch
+	}
+	sha, err := rp.git.resolve(ref)
+	if err != nil {
+		writeError(c.w, http.StatusNotFound, "No commit found for SHA: "+ref)
+		return
+	}
+	per, _ := strconv.Atoi(q.Get("per_page"))
+	if per <= 0 {
+		per = 30
+	}
+	per = min(per, 100)
+	page, _ := strconv.Atoi(q.Get("page"))
+	page = max(page, 1)
+	args := []string{"-n", strconv.Itoa(per + 1), "--skip", strconv.Itoa((page - 1) * per), sha}
+	if path := q.Get("path"); path != "" {
+		args = append(args, "--", path)
+	}
+	list, err := rp.git.commitsOf(args...)
+	if err != nil {
+		writeError(c.w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	if len(list) > per {
+		list = list[:per]
+		next := *c.r.URL
+		nq := next.Query()
+		nq.Set("page", strconv.Itoa(page+1))
+		next.RawQuery = nq.Encode()
+		c.w.Header().Set("Link", fmt.Sprintf(`<%s%s>; rel="next"`, s.URL, next.RequestURI()))
+	}
+	out := []map[string]any{}
+	for _, ci := range list {
+		out = append(out, commitJSON(ci, nil))
+	}
+	writeJSON(c.w, http.StatusOK, out)
+}
+
+// getCommit answers one commit with the files it changed compared with its first parent.
+func (s *Server) getCommit(c *call, rp *repo) {
+	sha, err := rp.git.resolve(c.r.PathValue("sha"))
+	if err != nil {
+		writeError(c.w, http.StatusUnprocessableEntity, "No commit found for SHA: "+c.r.PathValue("sha"))
+		return
+	}
+	list, err := rp.git.commitsOf("-1", sha)
+	if err != nil || len(list) == 0 {
+		writeError(c.w, http.StatusUnprocessableEntity, "No commit found for SHA: "+sha)
+		return
+	}
+	files, err := rp.git.changedFiles(sha)
+	if err != nil {
+		writeError(c.w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeJSON(c.w, http.StatusOK, commitJSON(list[0], files))
+}
+
+// commitPulls answers the PRs a commit belongs to: the merged PR whose merge commit it is, or
+// the PRs whose head holds it.
+func (s *Server) commitPulls(c *call, rp *repo) {
+	sha, err := rp.git.resolve(c.r.PathValue("sha"))
+	if err != nil {
+		writeError(c.w, http.StatusUnprocessableEntity, "No commit found for SHA: "+c.r.PathValue("sha"))
+		return
+	}
+	out := []map[string]any{}
+	for _, p := range rp.pulls {
+		if p.mergeSHA == sha || rp.headSHA(p) == sha {
+			out = append(out, s.pullJSON(rp, p, false))
+		}
+	}
+	writeJSON(c.w, http.StatusOK, out)
 }

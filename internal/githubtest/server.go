@@ -51,9 +51,15 @@ type Token struct {
 	// GitHub Actions to create and approve pull requests.
 	Actions bool
 	// Installation marks a GitHub App installation token: repository answers carry no
-	// "permissions" field for it, as on GitHub.
+	// "permissions" field for it, and GET /user answers 403, as on GitHub.
 	Installation bool
+	// Login is who the token acts as: the author of the PRs it opens and the commits it makes
+	// (an App's is "SLUG[bot]"). Default "flightline".
+	Login string
 }
+
+// defaultLogin is the identity of requests made without a registered token.
+const defaultLogin = "flightline"
 
 // Request is one entry of the request log.
 type Request struct {
@@ -87,6 +93,9 @@ type Fault struct {
 	// Before runs before the request is handled and outside the emulator's lock: a concurrent
 	// push between the forge's read and its write, for example.
 	Before func()
+	// Redirect answers Status (default 307) with Location: Redirect followed by the request's
+	// path and query, without handling the request (a moved repository, a proxy).
+	Redirect string
 
 	fired int
 }
@@ -242,6 +251,15 @@ func (s *Server) handler() http.Handler {
 			if f.Before != nil {
 				f.Before()
 			}
+			if f.Redirect != "" {
+				status := f.Status
+				if status == 0 {
+					status = http.StatusTemporaryRedirect
+				}
+				sw.Header().Set("Location", f.Redirect+r.URL.RequestURI())
+				sw.WriteHeader(status)
+				return
+			}
 			if f.Status != 0 && !f.Lose {
 				if f.RetryAfter > 0 {
 					sw.Header().Set("Retry-After", fmt.Sprint(f.RetryAfter))
@@ -310,6 +328,14 @@ func (s *Server) authenticate(c *call) bool {
 	}
 	c.token = tk
 	return true
+}
+
+// login is who the call acts as.
+func (c *call) login() string {
+	if c.token.Login != "" {
+		return c.token.Login
+	}
+	return defaultLogin
 }
 
 // sees says whether the call's token can see the repository.
@@ -438,21 +464,7 @@ func (s *Server) repo(fullName string) *repo {
 // Push commits files on branch directly, as a person pushing would, and returns the new tip.
 func (s *Server) Push(fullName, branch string, files map[string][]byte, message string) string {
 	s.t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp := s.repo(fullName)
-	tip, err := rp.git.revParse("refs/heads/" + branch)
-	if err != nil {
-		s.t.Fatalf("githubtest: push to %s: %v", branch, err)
-	}
-	sha, err := rp.git.commitFiles(tip, files, nil, message, s.now())
-	if err == nil {
-		err = rp.git.updateRef("refs/heads/"+branch, sha, tip)
-	}
-	if err != nil {
-		s.t.Fatalf("githubtest: push to %s: %v", branch, err)
-	}
-	return sha
+	return s.PushAs(fullName, branch, "", files, message)
 }
 
 // Branches lists the repository's branches, sorted.
@@ -508,6 +520,8 @@ type PullRequest struct {
 	Labels    []string
 	Comments  []string
 	AutoMerge bool
+	Author    string // the login that opened it
+	Fork      string // the owner of the fork it comes from ("" for a branch of the repository)
 }
 
 // Pull returns PR number n (ok false when there is none).
@@ -522,7 +536,7 @@ func (s *Server) Pull(fullName string, n int) (PullRequest, bool) {
 	}
 	return PullRequest{Number: p.number, Title: p.title, Body: p.body, State: p.state, Merged: p.merged,
 		Head: p.head, HeadSHA: rp.headSHA(p), Base: p.base, MergeSHA: p.mergeSHA, Labels: p.labelNames(),
-		Comments: append([]string(nil), p.comments...), AutoMerge: p.autoMerge}, true
+		Comments: append([]string(nil), p.comments...), AutoMerge: p.autoMerge, Author: p.author, Fork: p.fork}, true
 }
 
 // Pulls returns every PR of the repository, by number.
@@ -570,7 +584,115 @@ func (s *Server) OpenPull(fullName, title, body, head, base string) int {
 	if p == nil {
 		s.t.Fatalf("githubtest: opening a PR from %s: %s %v", head, msg, det)
 	}
+	p.author = defaultLogin
 	return p.number
+}
+
+// PullSpec is a PR that someone other than the forge under test opens.
+type PullSpec struct {
+	Title, Body string
+	Head, Base  string // head branch and base branch (Base default: main)
+	// Author is the login that opens it (and authors its commit); default "flightline".
+	Author string
+	// Fork, when set, is the owner of a fork the head branch lives in (OWNER/NAME's name);
+	// the platform repository's own branch of the same name, if any, is not the PR's.
+	Fork string
+	// Files, when set, are committed (by Author) on a new head branch made from the base tip;
+	// otherwise Head must exist in the repository.
+	Files map[string][]byte
+}
+
+// OpenPullBy opens a PR as spec.Author would, from the repository or from a fork, and returns
+// its number.
+func (s *Server) OpenPullBy(fullName string, spec PullSpec) int {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.repo(fullName)
+	if spec.Base == "" {
+		spec.Base = "main"
+	}
+	if spec.Author == "" {
+		spec.Author = defaultLogin
+	}
+	ref := "refs/heads/" + spec.Head
+	if spec.Fork != "" {
+		ref = forkRef(spec.Fork, spec.Head)
+	}
+	if spec.Files != nil {
+		tip, err := rp.git.revParse("refs/heads/" + spec.Base)
+		if err != nil {
+			s.t.Fatalf("githubtest: base %s: %v", spec.Base, err)
+		}
+		sha, err := rp.git.commitFilesAs(spec.Author, tip, spec.Files, nil, spec.Title+"\n", s.now())
+		if err == nil {
+			err = rp.git.updateRef(ref, sha, "")
+		}
+		if err != nil {
+			s.t.Fatalf("githubtest: head %s: %v", spec.Head, err)
+		}
+	}
+	p, _, msg, det := s.openPullFrom(rp, spec.Title, spec.Body, spec.Head, spec.Base, spec.Fork)
+	if p == nil {
+		s.t.Fatalf("githubtest: opening a PR from %s: %s %v", spec.Head, msg, det)
+	}
+	p.author = spec.Author
+	return p.number
+}
+
+// PushAs commits files on branch as login (a person pushing onto it; "": the GitHub bot) and
+// returns the new tip.
+func (s *Server) PushAs(fullName, branch, login string, files map[string][]byte, message string) string {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.repo(fullName)
+	tip, err := rp.git.revParse("refs/heads/" + branch)
+	if err != nil {
+		s.t.Fatalf("githubtest: push to %s: %v", branch, err)
+	}
+	sha, err := rp.git.commitFilesAs(login, tip, files, nil, message, s.now())
+	if err == nil {
+		err = rp.git.updateRef("refs/heads/"+branch, sha, tip)
+	}
+	if err != nil {
+		s.t.Fatalf("githubtest: push to %s: %v", branch, err)
+	}
+	for _, p := range rp.pulls {
+		if p.state == "open" && p.head == branch && p.fork == "" {
+			p.updated = s.now()
+		}
+	}
+	return sha
+}
+
+// EditBody sets the description of PR n, open or merged, as anyone with triage access can.
+func (s *Server) EditBody(fullName string, n int, body string) {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.repo(fullName).pull(n)
+	if p == nil {
+		s.t.Fatalf("githubtest: no PR #%d", n)
+	}
+	p.body, p.updated = body, s.now()
+}
+
+// ClosePull closes PR n without merging it.
+func (s *Server) ClosePull(fullName string, n int) {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.repo(fullName)
+	p := rp.pull(n)
+	if p == nil {
+		s.t.Fatalf("githubtest: no PR #%d", n)
+	}
+	if p.state == "open" {
+		p.lastHead = rp.headSHA(p)
+		p.state, p.closedAt, p.autoMerge = "closed", s.now(), false
+	}
+	p.updated = s.now()
 }
 
 // Parent returns the first parent of commit ("" for a root commit).

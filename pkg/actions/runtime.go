@@ -42,7 +42,8 @@ func WithGetenv(getenv func(string) string) Option { return func(r *Runtime) { r
 func WithStdout(w io.Writer) Option { return func(r *Runtime) { r.stdout = w } }
 
 // WithStderr sets where logs, and locally the summary and annotations, are written.
-// Default: os.Stderr.
+// Default: os.Stderr. Whatever the Runtime writes there goes through NoCommands: no line it
+// prints can start a workflow command.
 func WithStderr(w io.Writer) Option { return func(r *Runtime) { r.stderr = w } }
 
 // WithRandom sets the source of heredoc delimiters. Default: crypto/rand.
@@ -55,6 +56,7 @@ func New(opts ...Option) *Runtime {
 	for _, o := range opts {
 		o(r)
 	}
+	r.stderr = newGuardWriter(r.stderr)
 	r.gha = githubactions.New(githubactions.WithWriter(r.stdout), githubactions.WithGetenv(r.getenv))
 	return r
 }
@@ -65,7 +67,7 @@ func (r *Runtime) Getenv(key string) string { return r.getenv(key) }
 // InActions reports whether the command runs inside a GitHub Actions job (GITHUB_ACTIONS=true).
 func (r *Runtime) InActions() bool { return r.getenv("GITHUB_ACTIONS") == "true" }
 
-// Stderr is the writer for human-readable logs.
+// Stderr is the writer for human-readable logs (guarded: see NoCommands).
 func (r *Runtime) Stderr() io.Writer { return r.stderr }
 
 // Logf writes one log line to stderr, with secrets masked.

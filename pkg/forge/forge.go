@@ -22,6 +22,9 @@ var (
 	ErrEmpty = errors.New("change is empty")
 	// ErrExists: the branch for a new PR already exists.
 	ErrExists = errors.New("branch already exists")
+	// ErrIdentityUnknown: the forge cannot tell who its token acts as (GitHub answers GET /user
+	// with 403 to an App installation token).
+	ErrIdentityUnknown = errors.New("the token's identity is unknown")
 )
 
 // State of a pull request.
@@ -51,6 +54,20 @@ type PR struct {
 	Merged   time.Time // when it was merged (zero if not)
 	// AutoMerge is set when Merge enabled auto-merge and the PR is still open.
 	AutoMerge bool
+	// Author is who opened the PR: a GitHub login (an App as SLUG[bot]); on the local git forge
+	// the email of the author of the PR's commit.
+	Author string
+	// Fork is set when the head branch lives in another repository (a fork): such a PR's
+	// Branch is not a branch of the platform repository.
+	Fork bool
+}
+
+// Commit is a commit of the platform repository, as the trust checks read it.
+type Commit struct {
+	SHA     string
+	Parents []string
+	Author  string   // as PR.Author: a GitHub login, or an email on the local git forge
+	Files   []string // the paths it changes against its first parent (filled by Forge.Commit only)
 }
 
 // ID is how Flightline names the PR in markers, outputs and the rollback `pr` input: the number
@@ -167,6 +184,23 @@ type Forge interface {
 	// Revert opens a PR that reverts the merged pr on its base (ErrConflict when it cannot apply
 	// cleanly; nothing is left behind then).
 	Revert(ctx context.Context, pr PR, r RevertRequest) (PR, error)
-	// Close closes an open PR with a comment saying why and deletes its branch.
+	// Close closes an open PR with a comment saying why and deletes its branch (never a fork's,
+	// and only while the branch is still at the PR's head).
 	Close(ctx context.Context, pr PR, comment string) error
+
+	// Identity is who the forge's token acts as, as PR.Author names it (ErrIdentityUnknown
+	// when the forge cannot tell: a GitHub App installation token).
+	Identity(ctx context.Context) (string, error)
+	// Commit reads one commit with the files it changes against its first parent (ErrNotFound).
+	Commit(ctx context.Context, sha string) (Commit, error)
+	// History lists at most limit commits, newest first, that changed path on branch: on the
+	// local git forge the first-parent history; on GitHub its list of commits for a path (the
+	// squash or merge commits of a squash- or rebase-merged base, the PR's commits for merge
+	// commits). Files is not filled.
+	History(ctx context.Context, branch, path string, limit int) ([]Commit, error)
+	// MergedPR returns the merged PR into base that commit sha belongs to: its merge (or
+	// squash) commit or a commit of its head (ErrNotFound when sha came by another way).
+	MergedPR(ctx context.Context, base, sha string) (PR, error)
+	// PRCommits lists the commits of a PR that are not on its base, oldest first.
+	PRCommits(ctx context.Context, pr PR) ([]Commit, error)
 }

@@ -22,3 +22,10 @@ func ExampleRevert_String() {
 	fmt.Println(r)
 	// Output: <!-- flightline:revert {"v":1,"policy":"ns/app","file":"images.yaml","reverts":"42","restoredRange":"1.4.0","trigger":"manual","reason":"errors up","checks":[]} -->
 }
+
+// Free text from a canary or a person becomes one escaped, bounded line before it reaches a
+// marker, a PR body or a log.
+func ExampleText() {
+	fmt.Println(marker.Text("query failed:\n<!-- flightline:promotion {} -->\n::add-mask::x", 80))
+	// Output: query failed: &lt;!-- flightline:promotion {} --&gt; ::add-mask::x
+}

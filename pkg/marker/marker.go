@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 )
 
@@ -259,4 +260,48 @@ func decode(raw string, v any) error {
 		return errors.New("trailing data after the JSON object")
 	}
 	return nil
+}
+
+var userinfo = regexp.MustCompile(`://[^/?#@\s]+@`)
+
+// Text makes free text (a reason, a check's message, a login) safe to put in a marker, a PR
+// body, a summary or a log: one line (control characters and line breaks become spaces,
+// runs of spaces one), at most max runes (cut with "…"), "<" and ">" escaped as HTML entities
+// so that it can neither open nor close an HTML comment (a marker), and never starting with
+// "::" (a workflow command). The userinfo of a URL (https://user:pass@host) is replaced by ***:
+// a reason quoting an error must not carry a credential into a PR.
+func Text(s string, max int) string {
+	s = userinfo.ReplaceAllString(s, "://***@")
+	var b strings.Builder
+	space := false
+	n := 0
+	for _, r := range s {
+		if n >= max && max > 0 {
+			b.WriteString("…")
+			break
+		}
+		if r < 0x20 || r == 0x7F || (r >= 0x80 && r < 0xA0) || r == 0x2028 || r == 0x2029 || r == ' ' {
+			if !space && b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			space = true
+			n++
+			continue
+		}
+		space = false
+		switch r {
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		default:
+			b.WriteRune(r)
+		}
+		n++
+	}
+	out := strings.TrimSpace(b.String())
+	if strings.HasPrefix(out, "::") {
+		out = "\\" + out
+	}
+	return out
 }

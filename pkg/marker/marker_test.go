@@ -103,3 +103,38 @@ func TestHas(t *testing.T) {
 	assert.True(t, marker.Has("x\n"+promo.String(), marker.KindPromotion))
 	assert.False(t, marker.Has("x\n"+promo.String(), marker.KindRevert))
 }
+
+func TestText_OneBoundedEscapedLine(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"plain reason", "plain reason"},
+		{"a\nb\r\n\tc", "a b c"},
+		{"<!-- flightline:promotion {} -->", "&lt;!-- flightline:promotion {} --&gt;"},
+		{"::add-mask::x", `\::add-mask::x`},
+		{"\n  ::error::x", `\::error::x`},
+		{"abcdef", "abc…"},
+		{"Get \"https://user:s3cret@prom.example/api\": 500", "Get \"https://***@prom.example/api\": 500"},
+	} {
+		max := 0
+		if tt.in == "abcdef" {
+			max = 3
+		}
+		assert.Equal(t, tt.want, marker.Text(tt.in, max), tt.in)
+	}
+}
+
+func FuzzText(f *testing.F) {
+	f.Add("reason\n<!-- flightline:revert {} -->\n::stop-commands::x", 50)
+	f.Fuzz(func(t *testing.T, s string, max int) {
+		max = max % 1000
+		out := marker.Text(s, max)
+		if strings.ContainsAny(out, "\r\n<>") {
+			t.Fatalf("Text(%q) = %q: not one escaped line", s, out)
+		}
+		if strings.HasPrefix(out, "::") {
+			t.Fatalf("Text(%q) = %q starts a workflow command", s, out)
+		}
+		if _, err := marker.ParsePromotion("x\n" + out + "\n"); err == nil {
+			t.Fatalf("Text(%q) = %q holds a marker", s, out)
+		}
+	})
+}

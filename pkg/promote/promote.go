@@ -79,6 +79,10 @@ type Request struct {
 	Merge          MergeMode       // none, merge or auto
 	ScanCheck      ScanCheck       // the scan evidence the digest needs (scanevidence.go); its verdict goes in the marker
 	DryRun         bool            // decide and report, write nothing
+	// TrustedAuthors are the logins whose promotion PRs this run may update or close (an App
+	// as SLUG[bot]); default: AppSlug's bot, else the token's own identity.
+	TrustedAuthors []string
+	AppSlug        string // the GitHub App whose installation token runs Flightline
 }
 
 // Result is what a run did or, with DryRun, would do.
@@ -98,6 +102,7 @@ type Result struct {
 	ScanEvidence  *ScanEvidence // the scan report the verdict came from (nil: none)
 	Diff          string        // the one-line unified diff
 	Superseded    []forge.PR    // older open promotions of the policy this run closed
+	Ignored       []string      // PRs that carry a promotion marker but are not Flightline's own: left alone
 	Message       string        // one sentence saying what happened
 }
 
@@ -108,9 +113,24 @@ func (r Result) Outputs() [][2]string {
 	if r.PR.Number > 0 {
 		num = fmt.Sprint(r.PR.Number)
 	}
+	// Only validated values: ranges that parse as Flux parses them, a tag that parses as a
+	// version, a sha256 digest.
+	prev, rng, tag, digest := r.PreviousRange, r.Range, r.Tag, r.Digest
+	if imagepolicy.ValidateRange(prev) != nil {
+		prev = ""
+	}
+	if imagepolicy.ValidateRange(rng) != nil {
+		rng = ""
+	}
+	if _, err := imagepolicy.ParseVersion(tag); err != nil {
+		tag = ""
+	}
+	if !digestRE.MatchString(digest) {
+		digest = ""
+	}
 	return [][2]string{
-		{"pr-number", num}, {"pr-url", r.PR.URL}, {"previous-range", r.PreviousRange}, {"range", r.Range},
-		{"tag", r.Tag}, {"digest", r.Digest}, {"operation", string(r.Operation)},
+		{"pr-number", num}, {"pr-url", r.PR.URL}, {"previous-range", prev}, {"range", rng},
+		{"tag", tag}, {"digest", digest}, {"operation", string(r.Operation)},
 	}
 }
 
@@ -126,7 +146,9 @@ func promotionQuery(base string, policy imagepolicy.Ref, state forge.State) forg
 
 // Run promotes req.Version of req.Policy through f: it reads the policy on the base branch,
 // checks the new range against the registry (src), and creates or updates the promotion PR,
-// closes older open promotions of the policy and, if asked, merges. Every check runs before
+// closes the older open promotions of the policy that are its own (trusted author, the platform
+// repo's branch of the expected name, no foreign commit) and, if asked, merges. A re-run
+// refuses (ErrUntrusted) a PR whose branch holds someone else's commit. Every check runs before
 // the first write, so a refused run leaves nothing behind.
 func Run(ctx context.Context, f forge.Forge, src imagepolicy.TagSource, req Request) (Result, error) {
 	ref, err := imagepolicy.ParseRef(req.Policy)
@@ -218,7 +240,11 @@ func Run(ctx context.Context, f forge.Forge, src imagepolicy.TagSource, req Requ
 			return res, fmt.Errorf("promoting %s to %s: %w", ref, resolved.Tag, err)
 		}
 	}
-	if err := checkHold(ctx, f, base, ref, version.Original(), req.Force); err != nil {
+	trust, err := ResolveTrust(ctx, f, req.TrustedAuthors, req.AppSlug)
+	if err != nil {
+		return res, err
+	}
+	if err := checkHold(ctx, f, base, ref, version.Original(), req.Force, trust); err != nil {
 		return res, err
 	}
 
@@ -233,9 +259,17 @@ func Run(ctx context.Context, f forge.Forge, src imagepolicy.TagSource, req Requ
 		Title: fmt.Sprintf("promote %s to %s", ref, resolved.Tag), Body: body(res, m),
 		Files: map[string][]byte{file: newData}, Labels: req.Labels}
 
-	older, exists, err := openPromotions(ctx, f, base, ref, file, change.Branch, version.Original())
+	older, existing, ignored, err := openPromotions(ctx, f, base, ref, file, change.Branch, version.Original(), trust)
 	if err != nil {
 		return res, err
+	}
+	res.Ignored = ignored
+	exists := existing.ID() != ""
+	if exists {
+		// A re-run updates the PR: only when every commit on its branch is ours.
+		if err := CheckOwnCommits(ctx, f, existing, trust); err != nil {
+			return res, fmt.Errorf("the promotion PR exists but Flightline will not update or merge it: %w; close it and delete branch %s, then run again", err, change.Branch)
+		}
 	}
 	if req.DryRun {
 		res.Operation = Created
@@ -256,6 +290,10 @@ func Run(ctx context.Context, f forge.Forge, src imagepolicy.TagSource, req Requ
 	}
 	res.PR, res.Operation = pr, Operation(did)
 	for _, o := range older {
+		if err := CheckOwnCommits(ctx, f, o, trust); err != nil {
+			res.Ignored = append(res.Ignored, fmt.Sprintf("%s is superseded but left open: %s", o.Ref(), marker.Text(err.Error(), 300)))
+			continue
+		}
 		note := fmt.Sprintf("Superseded by %s, which promotes %s to %s.", pr.Ref(), ref, resolved.Tag)
 		if err := f.Close(ctx, o, note); err != nil {
 			return res, fmt.Errorf("closing the superseded promotion %s: %w", o.Ref(), err)
@@ -300,6 +338,9 @@ func splitImage(image, digest string) (repo, want string, err error) {
 		}
 		digest = at
 	}
+	if strings.ContainsFunc(repo, func(r rune) bool { return r <= ' ' || r == 0x7F || strings.ContainsRune("<>`|\"'$\\", r) }) {
+		return "", "", fmt.Errorf("%w: image %q: a repository name has no spaces, quotes or control characters (e.g. ghcr.io/org/agent)", ErrInvalidInput, image)
+	}
 	if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
 		return "", "", fmt.Errorf("%w: image %q: give the repository without a tag (the tag comes from version)", ErrInvalidInput, image)
 	}
@@ -309,8 +350,9 @@ func splitImage(image, digest string) (repo, want string, err error) {
 	return repo, digest, nil
 }
 
-// checkHold refuses a version that a merged revert rolled back, unless forced.
-func checkHold(ctx context.Context, f forge.Forge, base string, ref imagepolicy.Ref, version string, force bool) error {
+// checkHold refuses a version that a merged revert rolled back, unless forced. Only reverts and
+// promotions by trusted authors count: anyone can write a marker.
+func checkHold(ctx context.Context, f forge.Forge, base string, ref imagepolicy.Ref, version string, force bool, trust Trust) error {
 	reverts, err := f.Find(ctx, forge.Query{Base: base, State: forge.StateMerged, Text: []string{"<!-- flightline:revert ", `"policy":"` + ref.String() + `"`}})
 	if err != nil {
 		return fmt.Errorf("looking for rollbacks of %s: %w", ref, err)
@@ -318,11 +360,11 @@ func checkHold(ctx context.Context, f forge.Forge, base string, ref imagepolicy.
 	want, _ := imagepolicy.ParseVersion(version)
 	for _, rv := range reverts {
 		m, err := marker.ParseRevert(rv.Body)
-		if err != nil || m.Policy != ref.String() {
+		if err != nil || m.Policy != ref.String() || rv.Fork || !trust.Trusted(rv.Author) {
 			continue
 		}
 		orig, err := f.Get(ctx, m.Reverts)
-		if err != nil {
+		if err != nil || orig.Fork || !trust.Trusted(orig.Author) {
 			continue
 		}
 		p, err := marker.ParsePromotion(orig.Body)
@@ -333,34 +375,42 @@ func checkHold(ctx context.Context, f forge.Forge, base string, ref imagepolicy.
 			if force {
 				return nil
 			}
-			return fmt.Errorf("%w: %s %s was rolled back by %s (%s); fix it and promote a newer version, or set force to promote it anyway", ErrOnHold, ref, p.Tag, rv.Ref(), m.Reason)
+			return fmt.Errorf("%w: %s %s was rolled back by %s (%s); fix it and promote a newer version, or set force to promote it anyway", ErrOnHold, ref, p.Tag, rv.Ref(), marker.Text(m.Reason, 200))
 		}
 	}
 	return nil
 }
 
-// openPromotions lists the open promotions of the policy (same file) for versions below version,
-// and says whether the PR for branch is open already.
-func openPromotions(ctx context.Context, f forge.Forge, base string, ref imagepolicy.Ref, file, branch, version string) (older []forge.PR, exists bool, err error) {
+// openPromotions lists the open promotions of the policy (same file) for versions below version
+// that are Flightline's own (a trusted author, the platform repository's branch of the name
+// promote gives it), returns the open PR of branch if there is one, and names the PRs that
+// carry a promotion marker of the policy but are someone else's (they are left alone).
+func openPromotions(ctx context.Context, f forge.Forge, base string, ref imagepolicy.Ref, file, branch, version string, trust Trust) (older []forge.PR, existing forge.PR, ignored []string, err error) {
 	open, err := f.Find(ctx, promotionQuery(base, ref, forge.StateOpen))
 	if err != nil {
-		return nil, false, fmt.Errorf("looking for open promotions of %s: %w", ref, err)
+		return nil, forge.PR{}, nil, fmt.Errorf("looking for open promotions of %s: %w", ref, err)
 	}
 	v, _ := imagepolicy.ParseVersion(version)
 	for _, pr := range open {
-		if pr.Branch == branch {
-			exists = true
+		if pr.Branch == branch && !pr.Fork {
+			existing = pr
 			continue
 		}
 		m, err := marker.ParsePromotion(pr.Body)
 		if err != nil || m.Policy != ref.String() || m.File != file {
 			continue
 		}
-		if ov, err := imagepolicy.ParseVersion(m.Tag); err == nil && ov.LessThan(v) {
-			older = append(older, pr)
+		ov, err := imagepolicy.ParseVersion(m.Tag)
+		if err != nil || !ov.LessThan(v) {
+			continue
 		}
+		if pr.Fork || !trust.Trusted(pr.Author) || pr.Branch != BranchName(ref, m.Tag) {
+			ignored = append(ignored, fmt.Sprintf("%s (by %s, branch %s) is not Flightline's own promotion: left open", pr.Ref(), marker.Text(pr.Author, 60), marker.Text(pr.Branch, 120)))
+			continue
+		}
+		older = append(older, pr)
 	}
-	return older, exists, nil
+	return older, existing, ignored, nil
 }
 
 // memoTags lists a repository's tags once per run.

@@ -32,6 +32,9 @@ func (r Result) Summary() string {
 			fmt.Fprintf(&b, "- %s %s\n", s.Ref(), cell(s.Title))
 		}
 	}
+	for _, i := range r.Ignored {
+		fmt.Fprintf(&b, "\nIgnored: %s\n", cell(i))
+	}
 	return b.String()
 }
 

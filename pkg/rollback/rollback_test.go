@@ -13,3 +13,6 @@ func TestRollback_LocalGitForge(t *testing.T) { forgetest.RunRollback(t, forgete
 func TestRollback_LocalGitForgeClone(t *testing.T) {
 	forgetest.RunRollback(t, forgetest.GitPlatform(false))
 }
+
+// The trust scenarios of issue 16 on the local git forge.
+func TestTrust_LocalGitForge(t *testing.T) { forgetest.RunTrust(t, forgetest.GitPlatform(true)) }

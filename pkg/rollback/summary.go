@@ -48,6 +48,9 @@ func (r Result) Summary() string {
 	for _, n := range r.Newer {
 		fmt.Fprintf(&b, "\nNewer promotion merged since: %s %s\n", n.Ref(), cell(n.Title))
 	}
+	for _, i := range r.Ignored {
+		fmt.Fprintf(&b, "\nIgnored: %s\n", cell(i))
+	}
 	for _, w := range r.Warnings {
 		fmt.Fprintf(&b, "\n> [!WARNING]\n> %s\n", cell(w))
 	}

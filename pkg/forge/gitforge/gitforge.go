@@ -292,11 +292,15 @@ type commitInfo struct {
 	parents []string
 	tree    string
 	time    time.Time
+	author  string // author email
 	msg     string
 }
 
+// logFormat is what readCommit and Find read of a commit (parseCommit takes it apart).
+const logFormat = "--format=%H%n%P%n%T%n%ct%n%ae%n%B"
+
 func (f *Forge) readCommit(ctx context.Context, sha string) (commitInfo, error) {
-	out, err := f.run(ctx, nil, "log", "-1", "-z", "--format=%H%n%P%n%T%n%ct%n%B", sha)
+	out, err := f.run(ctx, nil, "log", "-1", "-z", logFormat, sha)
 	if err != nil {
 		return commitInfo{}, fmt.Errorf("reading commit %s: %w", short(sha), err)
 	}
@@ -304,25 +308,27 @@ func (f *Forge) readCommit(ctx context.Context, sha string) (commitInfo, error) 
 }
 
 func parseCommit(rec string) (commitInfo, error) {
-	parts := strings.SplitN(rec, "\n", 5)
-	if len(parts) < 5 {
+	parts := strings.SplitN(rec, "\n", 6)
+	if len(parts) < 6 {
 		return commitInfo{}, fmt.Errorf("unexpected git log record %q", rec)
 	}
 	ct, err := strconv.ParseInt(parts[3], 10, 64)
 	if err != nil {
 		return commitInfo{}, fmt.Errorf("commit %s time %q: %w", parts[0], parts[3], err)
 	}
-	return commitInfo{sha: parts[0], parents: strings.Fields(parts[1]), tree: parts[2], time: time.Unix(ct, 0).UTC(), msg: parts[4]}, nil
+	return commitInfo{sha: parts[0], parents: strings.Fields(parts[1]), tree: parts[2], time: time.Unix(ct, 0).UTC(),
+		author: parts[4], msg: parts[5]}, nil
 }
 
 // openPR reads the PR whose branch tip is sha.
 func openPR(branch string, c commitInfo) forge.PR {
 	p := parseMessage(c.msg)
 	return forge.PR{URL: branch, Title: p.title, Body: p.body, State: forge.StateOpen, Branch: branch,
-		Base: p.base, HeadSHA: c.sha, Labels: p.labels}
+		Base: p.base, HeadSHA: c.sha, Labels: p.labels, Author: c.author}
 }
 
-// mergedPR reads the PR merged by merge commit c.
+// mergedPR reads the PR merged by merge commit c; its author is the author of the PR's commit
+// (the merge's second parent), which the caller fills in.
 func mergedPR(c commitInfo) forge.PR {
 	p := parseMessage(c.msg)
 	pr := forge.PR{URL: p.branch, Title: p.title, Body: p.body, State: forge.StateMerged, Branch: p.branch,
@@ -499,7 +505,20 @@ func (f *Forge) Get(ctx context.Context, id string) (forge.PR, error) {
 	if len(c.parents) != 2 {
 		return forge.PR{}, fmt.Errorf("PR %q: commit %s is not a merge commit (a merged PR is its merge commit): %w", id, short(sha), forge.ErrNotFound)
 	}
-	return mergedPR(c), nil
+	return f.withAuthor(ctx, mergedPR(c))
+}
+
+// withAuthor sets a merged PR's author: the author of its head commit.
+func (f *Forge) withAuthor(ctx context.Context, pr forge.PR) (forge.PR, error) {
+	if pr.HeadSHA == "" {
+		return pr, nil
+	}
+	a, err := f.line(ctx, "log", "-1", "--format=%ae", pr.HeadSHA)
+	if err != nil {
+		return forge.PR{}, fmt.Errorf("reading the author of %s: %w", short(pr.HeadSHA), err)
+	}
+	pr.Author = a
+	return pr, nil
 }
 
 // Find lists open PR branches or merge commits of q.Base whose body contains every q.Text.
@@ -523,16 +542,17 @@ func (f *Forge) Find(ctx context.Context, q forge.Query) ([]forge.PR, error) {
 	switch q.State {
 	case forge.StateOpen:
 		// One process for every open PR: ref, tip, commit time and message of each branch.
-		out, err := f.run(ctx, nil, "for-each-ref", "--format=%(refname)%00%(objectname)%00%(committerdate:unix)%00%(contents)%00", "refs/heads/"+BranchPrefix)
+		out, err := f.run(ctx, nil, "for-each-ref", "--format=%(refname)%00%(objectname)%00%(committerdate:unix)%00%(authoremail)%00%(contents)%00", "refs/heads/"+BranchPrefix)
 		if err != nil {
 			return nil, fmt.Errorf("listing PR branches: %w", err)
 		}
 		fields := strings.Split(out, "\x00")
 		var times []int64
-		for i := 0; i+3 < len(fields); i += 4 {
+		for i := 0; i+4 < len(fields); i += 5 {
 			branch := strings.TrimPrefix(strings.TrimPrefix(fields[i], "\n"), "refs/heads/")
 			ct, _ := strconv.ParseInt(fields[i+2], 10, 64)
-			if pr := openPR(branch, commitInfo{sha: fields[i+1], msg: fields[i+3]}); pr.Base == q.Base && match(pr) {
+			author := strings.TrimSuffix(strings.TrimPrefix(fields[i+3], "<"), ">")
+			if pr := openPR(branch, commitInfo{sha: fields[i+1], author: author, msg: fields[i+4]}); pr.Base == q.Base && match(pr) {
 				prs = append(prs, pr)
 				times = append(times, ct)
 			}
@@ -557,7 +577,7 @@ func (f *Forge) Find(ctx context.Context, q forge.Query) ([]forge.PR, error) {
 			return nil, fmt.Errorf("finding merged PRs: %w", err)
 		}
 		out, err := f.run(ctx, nil, "log", "--first-parent", "--merges", "-z", "-n", strconv.Itoa(f.scanLimit),
-			"--format=%H%n%P%n%T%n%ct%n%B", "refs/heads/"+q.Base)
+			logFormat, "refs/heads/"+q.Base)
 		if err != nil {
 			return nil, fmt.Errorf("reading the history of %s: %w", q.Base, err)
 		}
@@ -569,7 +589,10 @@ func (f *Forge) Find(ctx context.Context, q forge.Query) ([]forge.PR, error) {
 			if err != nil {
 				return nil, err
 			}
-			if pr := mergedPR(c); match(pr) {
+			if pr := mergedPR(c); match(pr) && len(prs) < limit {
+				if pr, err = f.withAuthor(ctx, pr); err != nil {
+					return nil, err
+				}
 				prs = append(prs, pr)
 			}
 		}
@@ -739,4 +762,81 @@ func (f *Forge) Close(ctx context.Context, pr forge.PR, _ string) error {
 		return fmt.Errorf("closing %s: %w", pr.Ref(), err)
 	}
 	return nil
+}
+
+// Identity is the author the forge writes commits as (its email): PRs it opens carry it.
+func (f *Forge) Identity(context.Context) (string, error) { return f.email, nil }
+
+// Commit reads one commit and the files it changes against its first parent.
+func (f *Forge) Commit(ctx context.Context, sha string) (forge.Commit, error) {
+	full, err := f.commit(ctx, sha)
+	if err != nil {
+		return forge.Commit{}, err
+	}
+	c, err := f.readCommit(ctx, full)
+	if err != nil {
+		return forge.Commit{}, err
+	}
+	args := []string{"diff-tree", "-r", "--no-commit-id", "--name-only", "--root", full}
+	if len(c.parents) > 0 {
+		args = []string{"diff-tree", "-r", "--no-commit-id", "--name-only", c.parents[0], full}
+	}
+	out, err := f.run(ctx, nil, args...)
+	if err != nil {
+		return forge.Commit{}, fmt.Errorf("listing the files commit %s changes: %w", short(full), err)
+	}
+	return forge.Commit{SHA: full, Parents: c.parents, Author: c.author, Files: strings.Fields(out)}, nil
+}
+
+// History lists the commits of branch's first-parent history that changed path, newest first.
+func (f *Forge) History(ctx context.Context, branch, path string, limit int) ([]forge.Commit, error) {
+	if _, err := f.Head(ctx, branch); err != nil {
+		return nil, err
+	}
+	out, err := f.run(ctx, nil, "log", "--first-parent", "-n", strconv.Itoa(max(limit, 1)), "--format=%H %ae %P",
+		"refs/heads/"+branch, "--", path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the history of %s on %s: %w", path, branch, err)
+	}
+	var list []forge.Commit
+	for l := range strings.Lines(out) {
+		if f := strings.Fields(l); len(f) >= 2 {
+			list = append(list, forge.Commit{SHA: f[0], Author: f[1], Parents: f[2:]})
+		}
+	}
+	return list, nil
+}
+
+// MergedPR returns the PR whose merge commit sha is, on base.
+func (f *Forge) MergedPR(ctx context.Context, base, sha string) (forge.PR, error) {
+	pr, err := f.Get(ctx, sha)
+	if err != nil {
+		return forge.PR{}, err
+	}
+	if pr.Base != "" && pr.Base != base {
+		return forge.PR{}, fmt.Errorf("merge commit %s merged into %s, not %s: %w", short(sha), pr.Base, base, forge.ErrNotFound)
+	}
+	return pr, nil
+}
+
+// PRCommits lists the PR's commits that are not on its base, oldest first.
+func (f *Forge) PRCommits(ctx context.Context, pr forge.PR) ([]forge.Commit, error) {
+	if pr.HeadSHA == "" {
+		return nil, fmt.Errorf("listing the commits of %s: no head", pr.Ref())
+	}
+	not := "refs/heads/" + pr.Base
+	if pr.State == forge.StateMerged && pr.MergeSHA != "" {
+		not = pr.MergeSHA + "^1"
+	}
+	out, err := f.run(ctx, nil, "log", "--reverse", "--format=%H %ae %P", pr.HeadSHA, "^"+not, "--")
+	if err != nil {
+		return nil, fmt.Errorf("listing the commits of %s: %w", pr.Ref(), err)
+	}
+	var list []forge.Commit
+	for l := range strings.Lines(out) {
+		if f := strings.Fields(l); len(f) >= 2 {
+			list = append(list, forge.Commit{SHA: f[0], Author: f[1], Parents: f[2:]})
+		}
+	}
+	return list, nil
 }

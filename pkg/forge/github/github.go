@@ -54,6 +54,7 @@ type Forge struct {
 
 	mu      sync.Mutex
 	nodeIDs map[int]string // PR number → GraphQL node ID, from every PR read
+	login   string         // the token's login, once Identity read it
 }
 
 var _ forge.Forge = (*Forge)(nil)
@@ -154,7 +155,7 @@ func New(ctx context.Context, repo, token string, opts ...Option) (*Forge, error
 		rt = http.DefaultTransport
 	}
 	client := &http.Client{Timeout: hc.Timeout, Transport: &transport{base: rt, token: token, attempts: c.attempts,
-		backoff: c.backoff, maxWait: c.maxWait, now: c.now, sleep: c.sleep}}
+		backoff: c.backoff, maxWait: c.maxWait, now: c.now, sleep: c.sleep, hosts: apiHosts(base, c.graphqlURL)}}
 	restBase := base + "/"
 	rest, err := gh.NewClient(gh.WithHTTPClient(client), gh.WithURLs(&restBase, &restBase), gh.WithDisableRateLimitCheck(),
 		gh.WithUserAgent("flightline"))
@@ -228,7 +229,8 @@ func short(s string) string {
 // toPR converts a REST PR and remembers its node ID.
 func (f *Forge) toPR(p *gh.PullRequest) forge.PR {
 	pr := forge.PR{Number: p.GetNumber(), URL: p.GetHTMLURL(), Title: p.GetTitle(), Body: p.GetBody(),
-		State: forge.StateOpen, Branch: p.GetHead().GetRef(), Base: p.GetBase().GetRef(), HeadSHA: p.GetHead().GetSHA()}
+		State: forge.StateOpen, Branch: p.GetHead().GetRef(), Base: p.GetBase().GetRef(), HeadSHA: p.GetHead().GetSHA(),
+		Author: p.GetUser().GetLogin(), Fork: f.isFork(p)}
 	switch {
 	case p.MergedAt != nil || p.GetMerged():
 		pr.State, pr.MergeSHA = forge.StateMerged, p.GetMergeCommitSHA()
@@ -848,7 +850,9 @@ func (f *Forge) closePR(ctx context.Context, n int) error {
 	return nil
 }
 
-// Close comments on pr, closes it and deletes its branch.
+// Close comments on pr, closes it and deletes its branch: never a fork's (its name may be
+// that of another branch of the platform repository) and only while the branch is still at
+// the PR's head (someone's commits pushed since are left alone).
 func (f *Forge) Close(ctx context.Context, pr forge.PR, comment string) error {
 	if pr.Number <= 0 {
 		return fmt.Errorf("closing %s: a GitHub PR needs its number", pr.Ref())
@@ -860,6 +864,14 @@ func (f *Forge) Close(ctx context.Context, pr forge.PR, comment string) error {
 	}
 	if err := f.closePR(ctx, pr.Number); err != nil {
 		return err
+	}
+	if pr.Fork || pr.Branch == "" {
+		return nil
+	}
+	if pr.HeadSHA != "" {
+		if head, err := f.Head(ctx, pr.Branch); err != nil || head != pr.HeadSHA {
+			return nil // gone already, or moved: not ours to delete
+		}
 	}
 	return f.deleteBranch(ctx, pr.Branch)
 }

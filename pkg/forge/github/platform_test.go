@@ -3,6 +3,7 @@ package github
 import (
 	"context"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -83,3 +84,41 @@ func TestPromote_FlowOnEmulator(t *testing.T) { forgetest.RunPromote(t, ghPlatfo
 
 // The rollback flow's table (revert, forward fix, refusals, reuse), run on the second forge.
 func TestRollback_FlowOnEmulator(t *testing.T) { forgetest.RunRollback(t, ghPlatform) }
+
+// The trust scenarios of issue 16 (authors, forks, bodies edited after merge, a window of
+// recent PRs), run on the second forge.
+func TestTrust_FlowOnEmulator(t *testing.T) { forgetest.RunTrust(t, ghPlatform) }
+
+// What forgetest.People, BodyEditor, Forks and Clutter need: others acting on the repository.
+func (p *platform) Stranger() string { return "mallory" }
+
+func (p *platform) OpenAs(t testing.TB, author, branch, title, body string, files map[string][]byte) forge.PR {
+	n := p.s.OpenPullBy(testRepo, githubtest.PullSpec{Title: title, Body: body, Head: branch, Author: author, Files: files})
+	pr, err := p.f.Get(context.Background(), strconv.Itoa(n))
+	require.NoError(t, err)
+	return pr
+}
+
+func (p *platform) PushAs(t testing.TB, author, branch string, files map[string][]byte) {
+	p.s.PushAs(testRepo, branch, author, files, "a commit by "+author)
+}
+
+func (p *platform) EditBody(t testing.TB, pr forge.PR, body string) {
+	p.s.EditBody(testRepo, pr.Number, body)
+}
+
+func (p *platform) OpenFork(t testing.TB, author, branch, title, body string, files map[string][]byte) forge.PR {
+	n := p.s.OpenPullBy(testRepo, githubtest.PullSpec{Title: title, Body: body, Head: branch, Author: author, Fork: author, Files: files})
+	pr, err := p.f.Get(context.Background(), strconv.Itoa(n))
+	require.NoError(t, err)
+	return pr
+}
+
+func (p *platform) CloseMany(t testing.TB, n int) {
+	first := p.s.OpenPullBy(testRepo, githubtest.PullSpec{Title: "clutter", Head: "clutter", Author: "bot", Files: map[string][]byte{"clutter.txt": []byte("x\n")}})
+	p.s.ClosePull(testRepo, first)
+	for i := 1; i < n; i++ {
+		num := p.s.OpenPullBy(testRepo, githubtest.PullSpec{Title: "clutter", Head: "clutter", Author: "bot"})
+		p.s.ClosePull(testRepo, num)
+	}
+}

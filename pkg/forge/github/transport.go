@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +22,20 @@ type transport struct {
 	maxWait  time.Duration // longest wait accepted; beyond it the answer is returned as is
 	now      func() time.Time
 	sleep    func(ctx context.Context, d time.Duration) error
+	// hosts are the API's hosts: the token goes to them only, never to the host a redirect
+	// points at (an attacker's, or a storage host that would log it).
+	hosts map[string]bool
+}
+
+// apiHosts are the hosts of the REST and GraphQL endpoints.
+func apiHosts(urls ...string) map[string]bool {
+	m := map[string]bool{}
+	for _, s := range urls {
+		if u, err := url.Parse(s); err == nil && u.Host != "" {
+			m[strings.ToLower(u.Host)] = true
+		}
+	}
+	return m
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -44,7 +59,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			r.Body = body
 		}
-		r.Header.Set("Authorization", "Bearer "+t.token)
+		if t.hosts == nil || t.hosts[strings.ToLower(r.URL.Host)] {
+			r.Header.Set("Authorization", "Bearer "+t.token)
+		} else {
+			r.Header.Del("Authorization")
+		}
 		resp, err := t.base.RoundTrip(r)
 		if attempt >= t.attempts || (req.Body != nil && req.GetBody == nil) || req.Context().Err() != nil {
 			return resp, err
