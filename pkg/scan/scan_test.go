@@ -196,7 +196,7 @@ func TestRun_IgnoreFile_ExpiredStaleStatementless(t *testing.T) {
 	require.Len(t, res.Expired, 1)
 	assert.Equal(t, "CVE-2099-0006", res.Expired[0].ID)
 	require.Len(t, res.Stale, 1)
-	assert.Equal(t, "testdata/ignore-mixed.yaml:10", res.Stale[0].Where())
+	assert.Equal(t, "testdata/ignore-mixed.yaml:9", res.Stale[0].Where())
 	require.Len(t, res.Rejected, 2)
 	assert.Contains(t, res.Rejected[0].Problem, "no statement")
 	assert.Contains(t, res.Rejected[1].Problem, "no expired_at")
@@ -204,8 +204,8 @@ func TestRun_IgnoreFile_ExpiredStaleStatementless(t *testing.T) {
 	sum := res.Summary().String()
 	assert.Regexp(t, `\| HIGH \| \[?CVE-2099-0002[^|]*\| busybox \| 1\.36\.1-r15 \| busybox is not reachable from the agent's entrypoint \| 2999-01-01 \| testdata/ignore-mixed\.yaml:3 \|`, sum)
 	assert.Contains(t, sum, "`testdata/ignore-mixed.yaml:6` CVE-2099-0006: expired on 2020-01-01")
-	assert.Contains(t, sum, "`testdata/ignore-mixed.yaml:10` CVE-2099-9999: stale")
-	assert.Contains(t, sum, "`testdata/ignore-mixed.yaml:15` CVE-2099-0001: not honoured: no statement")
+	assert.Contains(t, sum, "`testdata/ignore-mixed.yaml:9` CVE-2099-9999: stale")
+	assert.Contains(t, sum, "`testdata/ignore-mixed.yaml:14` CVE-2099-0001: not honoured: no statement")
 }
 
 func TestRun_TwoPlatformIndex_WorstVerdict(t *testing.T) {
