@@ -173,7 +173,7 @@ func TestPromoteAndRollbackCmd_PlatformRepoOnGitHub(t *testing.T) {
 		"FLIGHTLINE_INPUT_VERSION":       "1.5.0",
 		"FLIGHTLINE_INPUT_LABELS":        "promotion",
 	}
-	code, stdout, stderr := runCLI(t, env, "promote", "--merge", "merge")
+	code, stdout, stderr := runCLI(t, env, "promote", "--require-scan=false", "--merge", "merge")
 	require.Equal(t, 0, code, stderr)
 	outs, err := actions.ParseOutputs(stdout)
 	require.NoError(t, err)
@@ -198,7 +198,7 @@ func TestPreflight_FailedCheckStopsPromoteBeforeAnyWrite(t *testing.T) {
 	_, s := githubPlatform(t)
 	s.AddToken(goodToken, githubtest.Token{}) // can read, cannot write
 	env := map[string]string{"GITHUB_API_URL": s.URL}
-	code, stdout, stderr := runCLI(t, env, "promote", "--platform-repo", ghRepo, "--token", goodToken, "--file", forgetest.PlatformFile,
+	code, stdout, stderr := runCLI(t, env, "promote", "--require-scan=false", "--platform-repo", ghRepo, "--token", goodToken, "--file", forgetest.PlatformFile,
 		"--policy", forgetest.Policy, "--version", "1.5.0", "--labels", "promotion", "--preflight")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "preflight: ok    token can read acme/platform")
@@ -214,7 +214,7 @@ func TestPreflight_PassesThenRollbackRuns(t *testing.T) {
 	s.AddToken(goodToken, githubtest.Token{Write: true, Admin: true})
 	env := map[string]string{"GITHUB_API_URL": s.URL, "FLIGHTLINE_INPUT_PREFLIGHT": "true"}
 	base := []string{"--platform-repo", ghRepo, "--token", goodToken, "--policy", forgetest.Policy}
-	code, _, stderr := runCLI(t, env, append([]string{"promote", "--file", forgetest.PlatformFile, "--version", "1.5.0", "--merge", "merge"}, base...)...)
+	code, _, stderr := runCLI(t, env, append([]string{"promote", "--require-scan=false", "--file", forgetest.PlatformFile, "--version", "1.5.0", "--merge", "merge"}, base...)...)
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stderr, `preflight: ok    ImagePolicy ai-agents-platform/ai-agents-prod is in ai-agents-image-automation.yaml (range "1.4.0")`)
 	code, stdout, stderr := runCLI(t, env, append([]string{"rollback", "--labels", "rollback"}, base...)...)

@@ -77,7 +77,9 @@ Outputs: pr-number, pr-url, previous-range, range, tag, digest, operation
 				return err
 			}
 			req.Base, req.TrustedAuthors, req.AppSlug = pf.base, pf.trusted, pf.appSlug
-			res, runErr := promote.Run(ctx, f, registry.New(registry.WithGetenv(a.getenv)), req)
+			reg := registry.New(registry.WithGetenv(a.getenv))
+			req.ScanCheck.Finder = registryScans{reg}
+			res, runErr := promote.Run(ctx, f, reg, req)
 			if runErr != nil && res.Operation == "" {
 				return runErr
 			}
@@ -106,7 +108,8 @@ Outputs: pr-number, pr-url, previous-range, range, tag, digest, operation
 	fl.BoolVar(&req.Force, "force", false, "promote even a version that a rollback put on hold")
 	fl.StringSliceVar(&req.Labels, "labels", nil, "labels for the PR (comma or newline separated)")
 	fl.StringVar(&mrg, "merge", "none", "none (leave the PR for review), merge (merge now) or auto (enable auto-merge)")
-	fl.StringVar(&req.Scan, "scan", "unknown", "the scan verdict to record in the marker: passed, failed or unknown")
+	fl.BoolVar(&req.ScanCheck.Require, "require-scan", true, "refuse a digest without a passing scan report attached to it (flightline scan); false promotes anyway and records the verdict found, or unknown")
+	fl.DurationVar(&req.ScanCheck.MaxAge, "max-scan-age", promote.DefaultMaxScanAge, "how old the passing scan may be (168h = 7 days)")
 	fl.BoolVar(&req.DryRun, "dry-run", false, "decide and report, change nothing")
 	_ = cmd.MarkFlagRequired("policy")
 	_ = cmd.MarkFlagRequired("version")

@@ -26,7 +26,7 @@ func TestPromoteCmd_InputsFromEnv_OutputsAndSummary(t *testing.T) {
 		"FLIGHTLINE_INPUT_POLICY":       forgetest.Policy,
 		"FLIGHTLINE_INPUT_VERSION":      "v1.5.0",
 		"FLIGHTLINE_INPUT_IMAGE":        e.Image + "@" + e.Digests["1.5.0"],
-		"FLIGHTLINE_INPUT_SCAN":         "passed",
+		"FLIGHTLINE_INPUT_REQUIRE_SCAN": "false", // no scan attached in this registry: pkg/scan and scan_test.go check the evidence
 		"FLIGHTLINE_INPUT_LABELS":       "promotion,prod",
 		"FLIGHTLINE_INPUT_TOKEN":        "s3cr3t-token-value",
 	}

@@ -99,6 +99,7 @@ summary as text on stderr.`,
 		newDoctorCmd(a),
 		newLintCmd(a),
 		newTestCmd(a),
+		newScanCmd(a),
 	)
 	return root
 }

@@ -142,7 +142,7 @@ func RunPromote(t *testing.T, newPlatform NewPlatform) {
 		{
 			name: "Create",
 			req: func(e *Env) promote.Request {
-				return promote.Request{Version: "1.5.0", Scan: "passed", Labels: []string{"promotion"}}
+				return promote.Request{Version: "1.5.0", ScanCheck: PassedScan(), Labels: []string{"promotion"}}
 			},
 			wantOp:       promote.Created,
 			wantBranches: []string{branch15},
@@ -172,15 +172,15 @@ func RunPromote(t *testing.T, newPlatform NewPlatform) {
 		},
 		{
 			name:         "Rerun_Unchanged",
-			before:       func(e *Env) { e.MustPromote(promote.Request{Version: "1.5.0", Scan: "passed"}) },
-			req:          func(e *Env) promote.Request { return promote.Request{Version: "v1.5.0", Scan: "passed"} },
+			before:       func(e *Env) { e.MustPromote(promote.Request{Version: "1.5.0", ScanCheck: PassedScan()}) },
+			req:          func(e *Env) promote.Request { return promote.Request{Version: "v1.5.0", ScanCheck: PassedScan()} },
 			wantOp:       promote.Unchanged,
 			wantBranches: []string{branch15},
 		},
 		{
 			name:         "Rerun_UpdatedWhenTheScanVerdictChanged",
 			before:       func(e *Env) { e.MustPromote(promote.Request{Version: "1.5.0"}) },
-			req:          func(e *Env) promote.Request { return promote.Request{Version: "1.5.0", Scan: "passed"} },
+			req:          func(e *Env) promote.Request { return promote.Request{Version: "1.5.0", ScanCheck: PassedScan()} },
 			wantOp:       promote.Updated,
 			wantBranches: []string{branch15},
 			check: func(t *testing.T, e *Env, r promote.Result) {
@@ -277,9 +277,11 @@ func RunPromote(t *testing.T, newPlatform NewPlatform) {
 			},
 		},
 		{
-			name:         "DryRun_RerunWouldUpdate",
-			before:       func(e *Env) { e.MustPromote(promote.Request{Version: "1.5.0"}) },
-			req:          func(e *Env) promote.Request { return promote.Request{Version: "1.5.0", Scan: "passed", DryRun: true} },
+			name:   "DryRun_RerunWouldUpdate",
+			before: func(e *Env) { e.MustPromote(promote.Request{Version: "1.5.0"}) },
+			req: func(e *Env) promote.Request {
+				return promote.Request{Version: "1.5.0", ScanCheck: PassedScan(), DryRun: true}
+			},
 			wantOp:       promote.Updated,
 			wantBranches: []string{branch15},
 			check: func(t *testing.T, e *Env, r promote.Result) {
@@ -302,9 +304,9 @@ func RunPromote(t *testing.T, newPlatform NewPlatform) {
 			wantErr: promote.ErrInvalidInput,
 		},
 		{
-			name:    "InvalidScan",
-			req:     func(e *Env) promote.Request { return promote.Request{Version: "1.5.0", Scan: "green"} },
-			wantErr: promote.ErrInvalidInput,
+			name:    "ScanRequiredButMissing",
+			req:     func(e *Env) promote.Request { return promote.Request{Version: "1.5.0", ScanCheck: NoScan()} },
+			wantErr: promote.ErrScanMissing,
 		},
 		{
 			name:    "InvalidVersion",

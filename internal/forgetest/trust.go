@@ -131,7 +131,7 @@ func RunTrust(t *testing.T, newPlatform NewPlatform) {
 			own := pp.OpenAs(t, "flightline", "feature-x", "someone's work", "no marker", readme("work\n"))
 			fp := fk.OpenFork(t, pp.Stranger(), "feature-x", "promote from a fork", strings.Replace(m.String(), `"1.5.0"`, `"1.5.0"`, 1),
 				map[string][]byte{PlatformFile: e.WithRange("1.5.0")})
-			r := e.MustPromote(promote.Request{Version: "1.6.0", Scan: "passed"})
+			r := e.MustPromote(promote.Request{Version: "1.6.0", ScanCheck: PassedScan()})
 			assert.Empty(t, r.Superseded)
 			assert.Contains(t, e.P.Branches(t), "feature-x", "the platform branch named like the fork's stays")
 			pr, err := e.P.Forge().Get(context.Background(), fp.ID())

@@ -43,6 +43,19 @@ type Stats struct {
 	Faults int
 	// Requests counts every request by method.
 	Requests map[string]int
+	// Paths lists the path of every request, in order.
+	Paths []string
+}
+
+// PathRequests counts the requests whose path starts with prefix.
+func (s Stats) PathRequests(prefix string) int {
+	n := 0
+	for _, p := range s.Paths {
+		if strings.HasPrefix(p, prefix) {
+			n++
+		}
+	}
+	return n
 }
 
 // Stats returns a copy of the counters.
@@ -52,6 +65,7 @@ func (r *Registry) Stats() Stats {
 	s := r.stats
 	s.Blobs = append([]string(nil), s.Blobs...)
 	s.Manifests = append([]string(nil), s.Manifests...)
+	s.Paths = append([]string(nil), s.Paths...)
 	s.Requests = map[string]int{}
 	for k, v := range r.stats.Requests {
 		s.Requests[k] = v
@@ -110,6 +124,7 @@ var manifestPath = regexp.MustCompile(`^/v2/(.+)/manifests/([^/]+)$`)
 func (r *Registry) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
 	r.stats.Requests[req.Method]++
+	r.stats.Paths = append(r.stats.Paths, req.URL.Path)
 	for _, f := range r.faults {
 		if (f.method != "" && f.method != req.Method) || !f.path.MatchString(req.URL.Path) || f.times == 0 {
 			continue
@@ -185,7 +200,15 @@ func (s *statusRecorder) WriteHeader(code int) {
 // repository (as on GHCR), so a push to a new repository uploads every blob it needs.
 func New(t testing.TB) *Registry {
 	t.Helper()
-	return serve(t, registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithBlobHandler(newRepoBlobs())))
+	return NewWith(t)
+}
+
+// NewWith is New with more go-containerregistry registry options, e.g.
+// registry.WithReferrersSupport(true) for the OCI 1.1 referrers API.
+func NewWith(t testing.TB, opts ...registry.Option) *Registry {
+	t.Helper()
+	opts = append([]registry.Option{registry.Logger(log.New(io.Discard, "", 0)), registry.WithBlobHandler(newRepoBlobs())}, opts...)
+	return serve(t, registry.New(opts...))
 }
 
 func serve(t testing.TB, backend http.Handler) *Registry {

@@ -20,7 +20,7 @@ func BenchmarkPromote_LocalGitForge(b *testing.B) {
 	total := 0
 	for b.Loop() {
 		before := calls()
-		r, err := e.Promote(promote.Request{Version: "1.5.0", Scan: "passed"})
+		r, err := e.Promote(promote.Request{Version: "1.5.0", ScanCheck: forgetest.PassedScan()})
 		require.NoError(b, err)
 		require.Equal(b, promote.Created, r.Operation)
 		total += calls() - before

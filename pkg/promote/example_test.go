@@ -70,7 +70,7 @@ func ExampleRun() {
 		return
 	}
 	res, err := promote.Run(ctx, f, registry.New(registry.WithGetenv(func(string) string { return "" })),
-		promote.Request{Policy: "apps/agent", Version: "1.5.0", File: "images.yaml", Scan: "passed"})
+		promote.Request{Policy: "apps/agent", Version: "1.5.0", File: "images.yaml"})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -77,7 +77,7 @@ type Request struct {
 	Base           string          // base branch
 	Labels         []string        // PR labels
 	Merge          MergeMode       // none, merge or auto
-	Scan           string          // scan verdict recorded in the marker: passed, failed, unknown
+	ScanCheck      ScanCheck       // the scan evidence the digest needs (scanevidence.go); its verdict goes in the marker
 	DryRun         bool            // decide and report, write nothing
 	// TrustedAuthors are the logins whose promotion PRs this run may update or close (an App
 	// as SLUG[bot]); default: AppSlug's bot, else the token's own identity.
@@ -99,10 +99,11 @@ type Result struct {
 	Digest        string
 	Image         string
 	Scan          string
-	Diff          string     // the one-line unified diff
-	Superseded    []forge.PR // older open promotions of the policy this run closed
-	Ignored       []string   // PRs that carry a promotion marker but are not Flightline's own: left alone
-	Message       string     // one sentence saying what happened
+	ScanEvidence  *ScanEvidence // the scan report the verdict came from (nil: none)
+	Diff          string        // the one-line unified diff
+	Superseded    []forge.PR    // older open promotions of the policy this run closed
+	Ignored       []string      // PRs that carry a promotion marker but are not Flightline's own: left alone
+	Message       string        // one sentence saying what happened
 }
 
 // Outputs are the step outputs, in a stable order: pr-number, pr-url, previous-range, range,
@@ -166,13 +167,6 @@ func Run(ctx context.Context, f forge.Forge, src imagepolicy.TagSource, req Requ
 	if err != nil {
 		return Result{}, err
 	}
-	scan := req.Scan
-	if scan == "" {
-		scan = marker.ScanUnknown
-	}
-	if scan != marker.ScanPassed && scan != marker.ScanFailed && scan != marker.ScanUnknown {
-		return Result{}, fmt.Errorf("%w: scan %q: use one of passed, failed, unknown", ErrInvalidInput, scan)
-	}
 	file := req.File
 	if file == "" {
 		file = DefaultFile
@@ -209,7 +203,7 @@ func Run(ctx context.Context, f forge.Forge, src imagepolicy.TagSource, req Requ
 	if err != nil {
 		return Result{}, fmt.Errorf("%s on %s: %w", file, base, err)
 	}
-	res := Result{DryRun: req.DryRun, Policy: ref.String(), File: file, Base: base, PreviousRange: pol.Range, Range: newRange, Scan: scan}
+	res := Result{DryRun: req.DryRun, Policy: ref.String(), File: file, Base: base, PreviousRange: pol.Range, Range: newRange, Scan: marker.ScanUnknown}
 	if repo == "" {
 		if repo, err = imagepolicy.ImageOf(data, ref); err != nil {
 			return res, fmt.Errorf("%w: image: not given, and %s has no ImageRepository image for %s: %w", ErrInvalidInput, file, ref, err)
@@ -245,6 +239,9 @@ func Run(ctx context.Context, f forge.Forge, src imagepolicy.TagSource, req Requ
 		res.Message = fmt.Sprintf("%s already pins %q on %s: nothing to promote", ref, newRange, base)
 		return res, nil
 	}
+	if res.Scan, res.ScanEvidence, err = checkScan(ctx, req.ScanCheck, repo, resolved.Digest); err != nil {
+		return res, err
+	}
 	if !req.AllowDowngrade {
 		if err := sel.CheckDowngrade(pol.Range, newRange, all); err != nil {
 			return res, fmt.Errorf("promoting %s to %s: %w", ref, resolved.Tag, err)
@@ -264,7 +261,7 @@ func Run(ctx context.Context, f forge.Forge, src imagepolicy.TagSource, req Requ
 	}
 	res.Diff = diff(file, data, newData)
 	m := marker.Promotion{V: marker.Version, Policy: ref.String(), File: file, PreviousRange: pol.Range, Range: newRange,
-		Tag: resolved.Tag, Digest: resolved.Digest, Image: repo, Scan: scan}
+		Tag: resolved.Tag, Digest: resolved.Digest, Image: repo, Scan: res.Scan}
 	change := forge.Change{Base: base, BaseSHA: baseSHA, Branch: BranchName(ref, req.Version),
 		Title: fmt.Sprintf("promote %s to %s", ref, resolved.Tag), Body: body(res, m),
 		Files: map[string][]byte{file: newData}, Labels: req.Labels}
@@ -467,7 +464,7 @@ func body(r Result, m marker.Promotion) string {
 	fmt.Fprintf(&b, "Promote `%s` in `%s` from `%s` to `%s`.\n\n", m.Policy, m.File, m.PreviousRange, m.Range)
 	b.WriteString("| | |\n|---|---|\n")
 	fmt.Fprintf(&b, "| range | `%s` → `%s` |\n", m.PreviousRange, m.Range)
-	fmt.Fprintf(&b, "| tag | `%s` |\n| digest | `%s` |\n| image | `%s` |\n| scan | %s |\n\n", m.Tag, m.Digest, m.Image, m.Scan)
+	fmt.Fprintf(&b, "| tag | `%s` |\n| digest | `%s` |\n| image | `%s` |\n| scan | %s |\n\n", m.Tag, m.Digest, m.Image, scanCell(m.Scan, r.ScanEvidence))
 	fmt.Fprintf(&b, "```diff\n%s```\n\n", r.Diff)
 	b.WriteString("Roll back by reverting this PR (`flightline rollback`, or the rollback workflow).\n\n")
 	b.WriteString(m.String())

@@ -66,13 +66,13 @@ func TestAPICalls_PerPromotionAndRollback(t *testing.T) {
 	s.CreateLabel(testRepo, "rollback")
 	// New reads the repository once per process (default branch, permissions): 1 call.
 	s.ResetLog()
-	p := e.MustPromote(promote.Request{Version: "1.5.0", Scan: "passed", Labels: []string{"promotion"}, Merge: promote.MergeNow})
+	p := e.MustPromote(promote.Request{Version: "1.5.0", ScanCheck: forgetest.PassedScan(), Labels: []string{"promotion"}, Merge: promote.MergeNow})
 	require.Equal(t, promote.Merged, p.Operation)
 	promo := s.Log()
 	t.Logf("promotion (create + merge, one label): %s", calls(promo))
 
 	s.ResetLog()
-	again := e.MustPromote(promote.Request{Version: "1.5.0", Scan: "passed"})
+	again := e.MustPromote(promote.Request{Version: "1.5.0", ScanCheck: forgetest.PassedScan()})
 	require.Equal(t, promote.Unchanged, again.Operation)
 	t.Logf("promotion re-run (already pinned): %s", calls(s.Log()))
 
