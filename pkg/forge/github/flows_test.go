@@ -111,7 +111,7 @@ func TestAPICalls_PerPromotionAndRollback(t *testing.T) {
 		s.CreateLabel(testRepo, "rollback")
 		s.SetMergeabilityDelay(tc.delay)
 		s.ResetLog()
-		p := e.MustPromote(promote.Request{Version: "1.5.0", Scan: "passed", Labels: []string{"promotion"}, Merge: tc.mode})
+		p := e.MustPromote(promote.Request{Version: "1.5.0", Labels: []string{"promotion"}, Merge: tc.mode})
 		require.Equal(t, promote.Merged, p.Operation)
 		t.Logf("promotion, %s: %s", tc.name, calls(s.Log()))
 		s.ResetLog()
