@@ -64,7 +64,7 @@ func TestPipeline_ReleaseUnderAct(t *testing.T) {
 	bad.SetErrorRate(0.5)
 	prom := promtest.Start(t, bad.Addr)
 	wf := pipelineCall(t, map[string]string{
-		"LINTERS": "govet", "TEST_RUN": "TestAgent", "IMAGE": e.Image, "PLATFORM_DIR": dir,
+		"LINTERS": "go-vet", "TEST_RUN": "TestChat", "IMAGE": e.Image, "PLATFORM_DIR": dir,
 		"POLICY": forgetest.Policy, "FILE": forgetest.PlatformFile, "PROM_URL": prom.URL,
 	})
 	res := acttest.Run(t, acttest.Options{
@@ -102,7 +102,7 @@ func TestPipeline_PullRequestUnderAct(t *testing.T) {
 	acttest.Act(t)
 	e, dir := localPlatform(t)
 	wf := pipelineCall(t, map[string]string{
-		"LINTERS": "govet", "TEST_RUN": "TestAgent", "IMAGE": e.Image, "PLATFORM_DIR": dir,
+		"LINTERS": "go-vet", "TEST_RUN": "TestChat", "IMAGE": e.Image, "PLATFORM_DIR": dir,
 		"POLICY": forgetest.Policy, "FILE": forgetest.PlatformFile, "PROM_URL": "http://127.0.0.1:9",
 	})
 	res := acttest.Run(t, acttest.Options{Workflow: wf, Event: "pull_request", Timeout: 20 * time.Minute})

@@ -190,13 +190,33 @@ func isShellShebang(p string) bool {
 	return prog == "sh" || prog == "bash" || prog == "dash" || prog == "ksh"
 }
 
-// GoModules returns the directories (relative to Dir, "." for Dir itself) that hold a go.mod.
+// GoModules returns the directories (relative to Dir, "." for Dir itself) that hold a go.mod;
+// when none does but Dir holds Go files inside a module whose go.mod is above it (up to the
+// repository root; a service in a subdirectory of the repository's module), Dir itself.
 func (r *Repo) GoModules() []string {
 	var out []string
 	for _, f := range r.Match("go.mod") {
 		out = append(out, path.Dir(f))
 	}
+	if len(out) == 0 && len(r.Match("*.go")) > 0 && r.insideModule() {
+		out = append(out, ".")
+	}
 	return out
+}
+
+// insideModule reports whether a directory above Dir, up to the repository root, holds a go.mod.
+func (r *Repo) insideModule() bool {
+	dir := r.Dir
+	for range strings.Split(r.Prefix, "/") {
+		if r.Prefix == "" {
+			return false
+		}
+		dir = filepath.Dir(dir)
+		if fi, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil && fi.Mode().IsRegular() {
+			return true
+		}
+	}
+	return false
 }
 
 // rel turns a path a tool printed (absolute, or relative to the directory it ran in, which is

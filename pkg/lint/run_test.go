@@ -307,3 +307,32 @@ func TestJudge_FailOnLevels(t *testing.T) {
 	assert.Equal(t, []string{"1 finding(s) at or above warning"}, v.Reasons)
 	assert.False(t, Judge(rep, nil, false, FailOnNone).Failed)
 }
+
+// A service in a subdirectory of the repository's Go module (the pipeline's working-directory):
+// go vet and golangci-lint run there, though its go.mod is above it.
+func TestRepo_GoModules_SubdirectoryOfAModule(t *testing.T) {
+	root := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(root, "go.mod"), []byte("module example.com/x\n\ngo 1.26\n"), 0o644))
+	sub := filepath.Join(root, "cmd", "agent")
+	require.NoError(t, os.MkdirAll(sub, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(sub, "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o644))
+	docs := filepath.Join(root, "docs")
+	require.NoError(t, os.MkdirAll(docs, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(docs, "x.md"), []byte("x\n"), 0o644))
+
+	r, err := OpenRepo(context.Background(), sub, root)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"."}, r.GoModules())
+	r, err = OpenRepo(context.Background(), docs, root)
+	require.NoError(t, err)
+	assert.Empty(t, r.GoModules(), "no Go files: nothing for the Go linters")
+	r, err = OpenRepo(context.Background(), root, root)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"."}, r.GoModules())
+
+	alone := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(alone, "main.go"), []byte("package main\n"), 0o644))
+	r, err = OpenRepo(context.Background(), alone, alone)
+	require.NoError(t, err)
+	assert.Empty(t, r.GoModules(), "Go files in no module")
+}
