@@ -105,7 +105,8 @@ func TestPipeline_PullRequestUnderAct(t *testing.T) {
 		"LINTERS": "go-vet", "TEST_RUN": "TestChat", "IMAGE": e.Image, "PLATFORM_DIR": dir,
 		"POLICY": forgetest.Policy, "FILE": forgetest.PlatformFile, "PROM_URL": "http://127.0.0.1:9",
 	})
-	res := acttest.Run(t, acttest.Options{Workflow: wf, Event: "pull_request", Timeout: 20 * time.Minute})
+	res := acttest.Run(t, acttest.Options{Workflow: wf, Event: "pull_request", Timeout: 20 * time.Minute,
+		EventJSON: `{"pull_request": {"number": 7, "base": {"ref": "main", "sha": "@HEAD@"}, "head": {"ref": "feature", "sha": "@HEAD@"}}}`})
 	require.NoError(t, res.Err, res.Log)
 	out := res.Outputs
 	assert.Equal(t, "success", out["result"])

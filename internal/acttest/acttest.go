@@ -37,6 +37,9 @@ type Options struct {
 	Secrets map[string]string
 	// Files are extra files written into the repository copy before it is committed.
 	Files map[string]string
+	// EventJSON is the event payload (act -e); @HEAD@ in it becomes the copy's commit SHA (a
+	// pull_request's base.sha, say).
+	EventJSON string
 	// Timeout bounds the act run (default 10 minutes).
 	Timeout time.Duration
 }
@@ -124,6 +127,15 @@ func Run(t testing.TB, o Options) Result {
 	}
 	args := []string{event, "-W", wf, "-P", "ubuntu-latest=-self-hosted", "--action-offline-mode",
 		"--env", "FLIGHTLINE_TEST_OUT=" + outFile}
+	if o.EventJSON != "" {
+		head, err := exec.Command("git", "-C", repo, "rev-parse", "HEAD").Output()
+		if err != nil {
+			t.Fatalf("acttest: git rev-parse HEAD: %v", err)
+		}
+		eventFile := filepath.Join(scratch, "event.json")
+		writeFile(t, eventFile, strings.ReplaceAll(o.EventJSON, "@HEAD@", strings.TrimSpace(string(head))))
+		args = append(args, "-e", eventFile)
+	}
 	if o.Job != "" {
 		args = append(args, "-j", o.Job)
 	}
