@@ -23,6 +23,17 @@ func releaseScript(t *testing.T, dir string, env []string, args ...string) (stri
 	return strings.TrimSpace(string(out)), err
 }
 
+// versionOf runs `bin version` as on a terminal (outputs on stdout, also when the tests run in a
+// GitHub Actions step) and returns what it printed.
+func versionOf(t *testing.T, bin string) string {
+	t.Helper()
+	cmd := exec.Command(bin, "version")
+	cmd.Env = append(os.Environ(), "GITHUB_OUTPUT=", "GITHUB_STEP_SUMMARY=", "GITHUB_ACTIONS=")
+	out, err := cmd.Output()
+	require.NoError(t, err)
+	return string(out)
+}
+
 // Two builds of one tree, in directories of different depths, each with its own empty build
 // cache, give the same bytes: what lets release/SHA256SUMS be committed before the tag and the
 // release workflow check its own build against it.
@@ -42,13 +53,12 @@ func TestRelease_TwoBuildsInDifferentDirectoriesAreIdentical(t *testing.T) {
 		b, err := os.ReadFile(out)
 		require.NoError(t, err)
 		sums = append(sums, sha256Hex(b))
-		v, err := exec.Command(out, "version").Output()
-		require.NoError(t, err)
-		assert.Contains(t, string(v), "version=v0.0.0-repro")
-		assert.Contains(t, string(v), "edition=lean")
+		v := versionOf(t, out)
+		assert.Contains(t, v, "version=v0.0.0-repro")
+		assert.Contains(t, v, "edition=lean")
 		gv, err := os.ReadFile(filepath.Join(root, "release", "go-version"))
 		require.NoError(t, err)
-		assert.Contains(t, string(v), "go=go"+strings.TrimSpace(string(gv)), "built with the Go of release/go-version")
+		assert.Contains(t, v, "go=go"+strings.TrimSpace(string(gv)), "built with the Go of release/go-version")
 	}
 	assert.Equal(t, sums[0], sums[1], "two builds of one tree differ")
 	t.Logf("both builds: sha256 %s", sums[0])

@@ -44,9 +44,7 @@ func TestSetupScript_ReleaseThenSecondUse(t *testing.T) {
 	path, err := os.ReadFile(filepath.Join(job, "path"))
 	require.NoError(t, err)
 	bin := filepath.Join(strings.TrimSpace(string(path)), "flightline")
-	v, err := exec.Command(bin, "version").Output()
-	require.NoError(t, err)
-	assert.Contains(t, string(v), "edition=lean")
+	assert.Contains(t, versionOf(t, bin), "edition=lean")
 
 	out, _, err = setupScript(t, repo, job, append(env, "FLIGHTLINE_HOME="+home, "FLIGHTLINE_RELEASE_BASE_URL=http://127.0.0.1:1")...)
 	require.NoError(t, err, out)
@@ -57,9 +55,7 @@ func TestSetupScript_ReleaseThenSecondUse(t *testing.T) {
 	out, _, err = setupScript(t, repo, job, append(env, "FLIGHTLINE_HOME="+home, "FLIGHTLINE_RELEASE_BASE_URL="+base)...)
 	require.NoError(t, err, out)
 	assert.NotContains(t, out, "already set up")
-	v, err = exec.Command(bin, "version").Output()
-	require.NoError(t, err)
-	assert.Contains(t, string(v), "edition=lean")
+	assert.Contains(t, versionOf(t, bin), "edition=lean")
 }
 
 // A tree whose sources changed after its release (a later commit that kept release/) is not that
