@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -38,6 +39,7 @@ type buildOptions struct {
 	token     string
 	layout    string
 	ports     []string
+	likeSelf  bool
 }
 
 func newBuildCmd(a *app) *cobra.Command {
@@ -73,6 +75,9 @@ semver tag, empty when the build has none: a Flux ImagePolicy semver range will 
 	f.StringVar(&o.token, "token", "", "registry token for ghcr.io (a GITHUB_TOKEN with packages: write); default $GITHUB_TOKEN")
 	f.StringVar(&o.layout, "layout", "dist/oci", "OCI layout directory written when not pushing")
 	f.StringArrayVar(&o.ports, "ports", nil, "an exposed port such as 8080 or 8080/tcp (repeatable)")
+	f.BoolVar(&o.likeSelf, "like-self", false, "compile with the -trimpath and CGO_ENABLED settings this flightline binary was built with, "+
+		"to share Go's build cache with it (the demo, run with go run): neither reproducible nor static; never for an image that leaves the machine")
+	_ = f.MarkHidden("like-self")
 	_ = cmd.MarkFlagRequired("image")
 	return cmd
 }
@@ -140,6 +145,9 @@ func runBuild(ctx context.Context, a *app, o buildOptions) error {
 		build.WithExposedPorts(o.ports...),
 		build.WithGetenv(getenv),
 		build.WithLog(a.stderr),
+	}
+	if o.likeSelf {
+		opts = append(opts, build.WithLocalFlags(selfCompileFlags()))
 	}
 	if cache := buildCacheDir(getenv, o.dir, o.main); cache != "" {
 		opts = append(opts, build.WithCacheDir(cache))
@@ -295,4 +303,21 @@ func humanBytes(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// selfCompileFlags are the -trimpath and CGO_ENABLED settings this binary was built with (a
+// plain `go run` has neither -trimpath nor, where a C compiler is installed, CGO_ENABLED=0).
+func selfCompileFlags() build.LocalFlags {
+	var f build.LocalFlags
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "-trimpath":
+				f.Trimpath = s.Value == "true"
+			case "CGO_ENABLED":
+				f.Cgo = s.Value == "1"
+			}
+		}
+	}
+	return f
 }

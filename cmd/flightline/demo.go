@@ -148,7 +148,11 @@ func runDemo(ctx context.Context, a *app, o demoOptions) (err error) {
 	d.stepf("build examples/agent as %s and %s and push both (flightline build)", demoOld, demoNew)
 	for _, v := range []string{demoOld, demoNew} {
 		outs, err := d.flightline(ctx, "build", "--dir", d.src, "--main", "./examples/agent", "--image", d.imageRepo(),
-			"--platforms", "linux/"+runtime.GOARCH, "--tags", "type=semver,pattern={{version}},value="+v)
+			"--platforms", "linux/"+runtime.GOARCH, "--tags", "type=semver,pattern={{version}},value="+v,
+			// Compile the agent with the flags this binary was compiled with (go run's: no -trimpath,
+			// Cgo where a C compiler is installed), so its packages come from Go's build cache instead of
+			// a second compile of the standard library and client_golang (see docs/demo.md).
+			"--like-self")
 		if err != nil {
 			return err
 		}

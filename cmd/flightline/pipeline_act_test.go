@@ -18,6 +18,25 @@ import (
 	"github.com/labrats-work/flightline/internal/promtest"
 )
 
+// jobOutputs collects the ::set-output:: lines act logs for one job of the pipeline.
+func jobOutputs(log, job string) map[string]string {
+	out := map[string]string{}
+	prefix := "[pipeline/Flightline pipeline/" + job + " "
+	for _, line := range strings.Split(log, "\n") {
+		if !strings.HasPrefix(line, prefix) {
+			continue
+		}
+		_, kv, ok := strings.Cut(line, "::set-output:: ")
+		if !ok {
+			continue
+		}
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
 // pipelineCall writes the caller workflow with the test's values in place of @NAME@.
 func pipelineCall(t *testing.T, values map[string]string) string {
 	t.Helper()
@@ -72,23 +91,29 @@ func TestPipeline_ReleaseUnderAct(t *testing.T) {
 		Files:    map[string]string{"deploy/canary.yaml": fmt.Sprintf(pipelineCanary, bad.Addr)},
 		Timeout:  25 * time.Minute,
 	})
-	assert.Error(t, res.Err, "the pipeline fails: its canary decided rollback")
-	out := res.Outputs
-	assert.Equal(t, "1.7.0", out["version"])
-	assert.Regexp(t, `^sha256:[0-9a-f]{64}$`, out["digest"])
-	assert.Equal(t, e.Image+"@"+out["digest"], out["image"])
-	assert.Equal(t, "flightline/promote/"+forgetest.Policy+"/1.7.0", out["promotion-pr-url"])
-	assert.Equal(t, "1.7.0", out["range"])
-	assert.Equal(t, "rollback", out["canary-decision"])
-	assert.Equal(t, "reverted", out["rollback-operation"], res.Log)
-	assert.Contains(t, out["revert-pr-url"], "flightline/revert/"+forgetest.Policy+"/")
+	assert.Error(t, res.Err, "the run fails: the release was rolled back")
+	// act stops a run at its first failed job (the rollback job fails the run on purpose once
+	// it has reverted), so the jobs' outputs are read from their ::set-output lines.
+	build, promoted := jobOutputs(res.Log, "build"), jobOutputs(res.Log, "promote")
+	watch, rolled := jobOutputs(res.Log, "canary"), jobOutputs(res.Log, "rollback")
+	assert.Equal(t, "1.7.0", build["version"])
+	assert.Regexp(t, `^sha256:[0-9a-f]{64}$`, build["digest"])
+	assert.Equal(t, e.Image+"@"+build["digest"], build["image"])
+	assert.Equal(t, "flightline/promote/"+forgetest.Policy+"/1.7.0", promoted["pr-url"])
+	assert.Equal(t, "1.7.0", promoted["range"])
+	assert.Equal(t, "merged", promoted["operation"])
+	assert.Equal(t, "rollback", watch["decision"])
+	assert.Equal(t, "reverted", rolled["operation"], res.Log)
+	assert.Equal(t, "1.4.0", rolled["restored-range"])
+	assert.Contains(t, rolled["revert-pr-url"], "flightline/revert/"+forgetest.Policy+"/")
 	assert.Equal(t, e.Original, e.File("main"), "the revert restored the platform file byte for byte")
+	assert.Contains(t, res.Log, "the canary failed and the promotion was rolled back (reverted: ")
 
 	ref, err := name.ParseReference(e.Image + ":1.7.0")
 	require.NoError(t, err)
 	desc, err := remote.Head(ref)
 	require.NoError(t, err, "the release was pushed")
-	assert.Equal(t, out["digest"], desc.Digest.String())
+	assert.Equal(t, build["digest"], desc.Digest.String())
 	for _, job := range []string{"Locate Flightline", "lint", "test", "build", "promote", "canary", "rollback"} {
 		assert.Contains(t, res.Log, job, "job %s ran", job)
 	}

@@ -21,7 +21,8 @@ import (
 var version = "dev"
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
+	addr := flag.String("addr", defaultAddr(os.Getenv),
+		"listen address (default 127.0.0.1:8080, loopback only; :8080, every interface, in a Kubernetes pod)")
 	flag.Parse()
 	faults, err := faultsFromEnv(os.Getenv)
 	if err != nil {
@@ -32,6 +33,17 @@ func main() {
 	if err := serve(ctx, *addr, faults, os.Stderr); err != nil {
 		log.Fatalf("agent: %v", err)
 	}
+}
+
+// defaultAddr is where the agent listens without -addr: on loopback only (127.0.0.1:8080) on a
+// workstation, where nothing else should reach it, and on every interface (:8080) in a Kubernetes
+// pod (KUBERNETES_SERVICE_HOST is set in every container), where the kubelet's probes and the
+// Service reach it through the pod's IP.
+func defaultAddr(getenv func(string) string) string {
+	if getenv("KUBERNETES_SERVICE_HOST") != "" {
+		return ":8080"
+	}
+	return "127.0.0.1:8080"
 }
 
 // serve listens on addr and serves the agent until ctx ends, then shuts down gracefully.

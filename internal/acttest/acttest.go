@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,7 +43,29 @@ type Options struct {
 	EventJSON string
 	// Timeout bounds the act run (default 10 minutes).
 	Timeout time.Duration
+	// Setup says where the actions' set-up (scripts/setup.sh) takes the binary from: SetupRelease
+	// (the default) or SetupSource.
+	Setup Setup
+
+	// releaseHost, when set, replaces the in-process release host's handler (tests of the
+	// set-up's failure paths); it is given the asset's path and bytes.
+	releaseHost func(path string, asset []byte) http.Handler
 }
+
+// Setup is where the set-up takes the flightline binary from under act.
+type Setup int
+
+const (
+	// SetupRelease: the repository copy holds a release made for the test (the lean binary, built
+	// once per source tree with the host's Go and the release flags, its hash in
+	// release/SHA256SUMS, the tree's digest in release/source.sha256), served by an in-process
+	// release host (FLIGHTLINE_RELEASE_BASE_URL). The set-up takes the download-and-verify path of
+	// a pinned release, as every consumer of a release does.
+	SetupRelease Setup = iota
+	// SetupSource: the copy holds no release, so the set-up builds from source with the Go of
+	// release/go-version (a cold compile in a private cache: minutes on 2 cores).
+	SetupSource
+)
 
 // Result is what a run left behind.
 type Result struct {
@@ -111,6 +134,20 @@ func Run(t testing.TB, o Options) Result {
 	for name, content := range o.Files {
 		writeFile(t, filepath.Join(repo, name), content)
 	}
+	env := map[string]string{"FLIGHTLINE_HOME": t.TempDir()} // a fresh $RUNNER_TEMP/flightline, as in a new job
+	switch o.Setup {
+	case SetupRelease:
+		env["FLIGHTLINE_RELEASE_BASE_URL"] = serveRelease(t, repo, o.releaseHost)
+	case SetupSource:
+		for _, f := range []string{"version", "SHA256SUMS", "source.sha256"} {
+			if err := os.Remove(filepath.Join(repo, "release", f)); err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+		}
+	}
+	for k, v := range o.Env {
+		env[k] = v
+	}
 	git(t, repo, "init", "-q", "-b", "main")
 	git(t, repo, "add", "-A")
 	git(t, repo, "-c", "user.name=acttest", "-c", "user.email=acttest@flightline.invalid", "commit", "-q", "-m", "acttest copy")
@@ -145,8 +182,8 @@ func Run(t testing.TB, o Options) Result {
 	for _, k := range actions.SortedKeys(o.Inputs) {
 		args = append(args, "--input", k+"="+o.Inputs[k])
 	}
-	for _, k := range actions.SortedKeys(o.Env) {
-		args = append(args, "--env", k+"="+o.Env[k])
+	for _, k := range actions.SortedKeys(env) {
+		args = append(args, "--env", k+"="+env[k])
 	}
 	for _, k := range actions.SortedKeys(o.Secrets) {
 		args = append(args, "-s", k+"="+o.Secrets[k])

@@ -6,67 +6,112 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
-// setup runs scripts/setup.sh install as a job step would, with cache as FLIGHTLINE_CACHE and
-// the host's module cache (so that a cold build measures compilation, not downloads).
-func setup(tb testing.TB, root, cache string, extraEnv ...string) string {
+// setupScript runs scripts/setup.sh of repo as a job step would (GITHUB_PATH, GITHUB_ENV in dir)
+// with extra environment, and returns its output and the job environment it wrote.
+func setupScript(tb testing.TB, repo, dir string, extraEnv ...string) (string, []string, error) {
 	tb.Helper()
-	dir := tb.TempDir()
-	modcache, err := exec.Command("go", "env", "GOMODCACHE").Output()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cmd := exec.Command(filepath.Join(root, "scripts", "setup.sh"), "install")
-	cmd.Env = append(os.Environ(), "FLIGHTLINE_CACHE="+cache, "FLIGHTLINE_SETUP_KEY=",
-		"GOMODCACHE="+strings.TrimSpace(string(modcache)),
+	cmd := exec.Command(filepath.Join(repo, "scripts", "setup.sh"))
+	cmd.Env = append(os.Environ(), "GITHUB_ACTIONS=", "FLIGHTLINE_BIN=", "FLIGHTLINE_SHA256=",
 		"GITHUB_PATH="+filepath.Join(dir, "path"), "GITHUB_ENV="+filepath.Join(dir, "env"))
 	cmd.Env = append(cmd.Env, extraEnv...)
 	out, err := cmd.CombinedOutput()
+	env, _ := os.ReadFile(filepath.Join(dir, "env"))
+	return string(out), strings.Fields(string(env)), err
+}
+
+// releaseCopy is a repository copy that holds a release of itself, served by an in-process host.
+func releaseCopy(tb testing.TB) (repo, base string) {
+	tb.Helper()
+	repo = filepath.Join(tb.TempDir(), "repo")
+	copyRepo(tb, RepoRoot(tb), repo)
+	return repo, serveRelease(tb, repo, nil)
+}
+
+// Outside act, the same script: the release path downloads once; a second use in the job (the
+// environment the first one wrote) re-verifies and downloads nothing.
+func TestSetupScript_ReleaseThenSecondUse(t *testing.T) {
+	repo, base := releaseCopy(t)
+	home, job := t.TempDir(), t.TempDir()
+	out, env, err := setupScript(t, repo, job, "FLIGHTLINE_HOME="+home, "FLIGHTLINE_RELEASE_BASE_URL="+base)
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "verified against release/SHA256SUMS")
+	require.Len(t, env, 2, "FLIGHTLINE_BIN and FLIGHTLINE_SHA256 for later steps")
+	path, err := os.ReadFile(filepath.Join(job, "path"))
+	require.NoError(t, err)
+	bin := filepath.Join(strings.TrimSpace(string(path)), "flightline")
+	assert.Contains(t, versionOf(t, bin), "edition=lean")
+
+	out, _, err = setupScript(t, repo, job, append(env, "FLIGHTLINE_HOME="+home, "FLIGHTLINE_RELEASE_BASE_URL=http://127.0.0.1:1")...)
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "already set up in this job")
+
+	// A binary swapped between two uses is not reused: the set-up fetches the release again.
+	require.NoError(t, os.WriteFile(bin, []byte("#!/bin/sh\necho planted\n"), 0o755))
+	out, _, err = setupScript(t, repo, job, append(env, "FLIGHTLINE_HOME="+home, "FLIGHTLINE_RELEASE_BASE_URL="+base)...)
+	require.NoError(t, err, out)
+	assert.NotContains(t, out, "already set up")
+	assert.Contains(t, versionOf(t, bin), "edition=lean")
+}
+
+// A tree whose sources changed after its release (a later commit that kept release/) is not that
+// release: the set-up must not download the release's binary for it.
+func TestSetupScript_ChangedTreeIsNotTheRelease(t *testing.T) {
+	repo, base := releaseCopy(t)
+	writeFile(t, filepath.Join(repo, "pkg", "promote", "later.go"), "package promote\n")
+	out, _, err := setupScript(t, repo, t.TempDir(), "FLIGHTLINE_HOME="+t.TempDir(),
+		"FLIGHTLINE_RELEASE_BASE_URL="+base, "PATH=/usr/bin:/bin") // no Go: stop right after the decision
+	require.Error(t, err)
+	assert.Contains(t, out, "this tree's sources differ from release "+ReleaseVersion+"'s")
+	assert.Contains(t, out, "no Go on PATH")
+}
+
+// BenchmarkSetup_Release is a new job that pins a release: download from a local release host,
+// SHA-256, the tree's digest. Target ≤ 3 s.
+func BenchmarkSetup_Release(b *testing.B) {
+	repo, base := releaseCopy(b)
+	for b.Loop() {
+		if out, _, err := setupScript(b, repo, b.TempDir(), "FLIGHTLINE_HOME="+b.TempDir(), "FLIGHTLINE_RELEASE_BASE_URL="+base); err != nil {
+			b.Fatal(out)
+		}
+	}
+}
+
+// BenchmarkSetup_SecondUse is the set-up of a second action in the same job: re-verify only.
+func BenchmarkSetup_SecondUse(b *testing.B) {
+	repo, base := releaseCopy(b)
+	home, job := b.TempDir(), b.TempDir()
+	out, env, err := setupScript(b, repo, job, "FLIGHTLINE_HOME="+home, "FLIGHTLINE_RELEASE_BASE_URL="+base)
 	if err != nil {
-		tb.Fatalf("setup.sh: %v\n%s", err, out)
+		b.Fatal(out)
 	}
-	return string(out)
-}
-
-func TestSetup_BuildsOnceThenReuses(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary: skipped in -short")
-	}
-	root, cache := RepoRoot(t), t.TempDir()
-	if out := setup(t, root, cache); !strings.Contains(out, "flightline: built ") {
-		t.Fatalf("first use should build: %s", out)
-	}
-	if out := setup(t, root, cache); !strings.Contains(out, "flightline: reusing ") {
-		t.Fatalf("a restored cache should be reused: %s", out)
-	}
-	bins, _ := filepath.Glob(filepath.Join(cache, "bin", "*", "flightline"))
-	if len(bins) != 1 {
-		t.Fatalf("want one binary in the cache, got %v", bins)
-	}
-	out, err := exec.Command(bins[0], "version").Output()
-	if err != nil || !strings.Contains(string(out), "edition=lean") {
-		t.Fatalf("the set-up builds the lean edition: %v %s", err, out)
-	}
-}
-
-// BenchmarkSetup_Warm is a job whose cache holds the binary (restored by actions/cache, or a
-// second job on the same runner): target ≤ 1 s per set-up.
-func BenchmarkSetup_Warm(b *testing.B) {
-	root, cache := RepoRoot(b), b.TempDir()
-	setup(b, root, cache)
+	env = append(env, "FLIGHTLINE_HOME="+home, "FLIGHTLINE_RELEASE_BASE_URL="+base)
 	b.ResetTimer()
 	for b.Loop() {
-		setup(b, root, cache)
+		if out, _, err := setupScript(b, repo, job, env...); err != nil || !strings.Contains(out, "already set up") {
+			b.Fatal(out)
+		}
 	}
 }
 
-// BenchmarkSetup_Cold is a job with empty Go build and binary caches (modules already
-// downloaded): the compile time of the lean binary. Run with -benchtime=1x.
-func BenchmarkSetup_Cold(b *testing.B) {
-	root := RepoRoot(b)
+// BenchmarkSetup_Source is a job on an unreleased commit: a cold compile of the lean binary with
+// the Go of release/go-version (modules and that Go already downloaded; the build cache empty).
+// Run with -benchtime=1x.
+func BenchmarkSetup_Source(b *testing.B) {
+	repo := filepath.Join(b.TempDir(), "repo")
+	copyRepo(b, RepoRoot(b), repo)
+	modcache, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	if err != nil {
+		b.Fatal(err)
+	}
+	proxy := "GOPROXY=file://" + filepath.ToSlash(filepath.Join(strings.TrimSpace(string(modcache)), "cache", "download")) + ",https://proxy.golang.org"
 	for b.Loop() {
-		cache := b.TempDir()
-		setup(b, root, cache, "GOCACHE="+filepath.Join(cache, "go-build"))
+		if out, _, err := setupScript(b, repo, b.TempDir(), "FLIGHTLINE_HOME="+b.TempDir(), proxy); err != nil {
+			b.Fatal(out)
+		}
 	}
 }

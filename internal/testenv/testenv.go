@@ -30,3 +30,13 @@ func Missing(t testing.TB, reason string) {
 	}
 	t.Skipf("skipping: %s", reason)
 }
+
+// CIOnly skips a slow test that only CI needs to run (it still runs under CI=true, never out of
+// CI), saying why and how to run it here.
+func CIOnly(t testing.TB, why string) {
+	t.Helper()
+	if InCI() {
+		return
+	}
+	t.Skipf("skipping outside CI: %s; run it with CI=true go test -run '^%s$'", why, t.Name())
+}

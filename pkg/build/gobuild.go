@@ -65,6 +65,7 @@ type goConfig struct {
 	epoch      *time.Time
 	getenv     func(string) string
 	goEnv      []string
+	local      *LocalFlags
 	goBin      string
 	cacheDir   string
 	jobs       int
@@ -141,6 +142,19 @@ func WithGetenv(getenv func(string) string) GoOption { return func(c *goConfig) 
 // WithGoEnv sets the environment `go build` runs with (default: the process environment),
 // before the builder adds CGO_ENABLED=0, GOOS, GOARCH and GOARM/GOAMD64.
 func WithGoEnv(environ []string) GoOption { return func(c *goConfig) { c.goEnv = environ } }
+
+// LocalFlags are the two compile settings that WithLocalFlags lets a local build choose.
+type LocalFlags struct {
+	Trimpath bool // -trimpath
+	Cgo      bool // CGO_ENABLED=1
+}
+
+// WithLocalFlags compiles with these settings instead of the defaults (-trimpath, CGO_ENABLED=0),
+// so that a local build can share Go's build cache with a `go run` or `go test` of the same
+// packages (whose flags differ, which makes every package compile again). The binary is then
+// neither reproducible nor, with Cgo, static: it is for the demo, which builds the agent the
+// way `go run` built the demo itself; never for an image that leaves the machine.
+func WithLocalFlags(f LocalFlags) GoOption { return func(c *goConfig) { c.local = &f } }
 
 // WithGoBinary sets the go command (default "go", looked up on PATH).
 func WithGoBinary(p string) GoOption { return func(c *goConfig) { c.goBin = p } }
@@ -509,7 +523,17 @@ func (g *Go) compile(ctx context.Context, p v1.Platform, outDir string) ([]byte,
 	if g.c.version != "" {
 		ldflags = append(ldflags, "-X", "main.version="+g.c.version)
 	}
-	args := []string{"build", "-trimpath", "-o", out}
+	trimpath, cgo := true, "0"
+	if g.c.local != nil {
+		trimpath, cgo = g.c.local.Trimpath, "0"
+		if g.c.local.Cgo {
+			cgo = "1"
+		}
+	}
+	args := []string{"build", "-o", out}
+	if trimpath {
+		args = append(args, "-trimpath")
+	}
 	if len(ldflags) > 0 {
 		args = append(args, "-ldflags", strings.Join(ldflags, " "))
 	}
@@ -520,7 +544,7 @@ func (g *Go) compile(ctx context.Context, p v1.Platform, outDir string) ([]byte,
 	if env == nil {
 		env = os.Environ()
 	}
-	env = append(append([]string(nil), env...), "CGO_ENABLED=0", "GOOS="+p.OS, "GOARCH="+p.Architecture)
+	env = append(append([]string(nil), env...), "CGO_ENABLED="+cgo, "GOOS="+p.OS, "GOARCH="+p.Architecture)
 	switch {
 	case p.Architecture == "arm" && p.Variant != "":
 		env = append(env, "GOARM="+strings.TrimPrefix(p.Variant, "v"))
