@@ -72,7 +72,7 @@ func TestScanCmd_ThresholdExitCodeSARIFSummaryAgree(t *testing.T) {
 		t.Run(regName, func(t *testing.T) {
 			ref := trivytest.Push(t, reg.Ref("acme/agent:1.0.0"), trivytest.Alpine(t, "linux/amd64", criticalPkgs))
 			out := filepath.Join(t.TempDir(), "out.sarif")
-			base := []string{"scan", "--image", ref, "--sarif", out, "--trivy-path", trivy, "--cache-dir", cache, "--ignore-file", filepath.Join(t.TempDir(), ".trivyignore.yaml")}
+			base := []string{"scan", "--image", ref, "--sarif", out, "--trivy-path", trivy, "--cache-dir", cache} // no .trivyignore.yaml in cmd/flightline: no ignores
 
 			code, stdout, stderr := runCLI(t, env, append(base, "--severity", "CRITICAL")...)
 			assert.Equal(t, exitScanFailed, code, stderr)
@@ -180,7 +180,7 @@ func TestPromoteCmd_ScanEvidence(t *testing.T) {
 		trivy, cache, env := scanEnv(t)
 		e, dir := localPlatform(t)
 		ref := e.Image + "@" + e.Digests["1.5.0"]
-		code, stdout, stderr := runCLI(t, env, "scan", "--image", ref, "--trivy-path", trivy, "--cache-dir", cache, "--ignore-file", filepath.Join(t.TempDir(), "none.yaml"))
+		code, stdout, stderr := runCLI(t, env, "scan", "--image", ref, "--trivy-path", trivy, "--cache-dir", cache)
 		require.Equal(t, 0, code, stderr)
 		outs, err := actions.ParseOutputs(stdout)
 		require.NoError(t, err)

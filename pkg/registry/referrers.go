@@ -99,8 +99,6 @@ type Blob struct {
 // emptyJSON is the OCI empty descriptor's content ("{}"), used as an artifact's config.
 var emptyJSON = []byte("{}")
 
-const emptyMediaType = "application/vnd.oci.empty.v1+json"
-
 type rawManifest struct {
 	raw []byte
 	mt  types.MediaType
@@ -116,7 +114,10 @@ func (c *Client) Attach(ctx context.Context, subject Resolved, a Artifact) (name
 	repo := subject.Digest.Context()
 	opts := c.Options(ctx)
 	what := "attaching an artifact to " + subject.Digest.String()
-	if err := remote.WriteLayer(repo, static.NewLayer(emptyJSON, emptyMediaType), opts...); err != nil {
+	// The config is "{}" with the artifact type as its media type (OCI 1.1's other way of typing an
+	// artifact): registries that derive a referrer's artifactType from the config (as
+	// go-containerregistry's own does) and those that read the artifactType field agree.
+	if err := remote.WriteLayer(repo, static.NewLayer(emptyJSON, types.MediaType(a.ArtifactType)), opts...); err != nil {
 		return name.Digest{}, classify(err, what, repo.String())
 	}
 	emptyHash, _, _ := v1.SHA256(bytes.NewReader(emptyJSON))
@@ -125,7 +126,7 @@ func (c *Client) Attach(ctx context.Context, subject Resolved, a Artifact) (name
 		SchemaVersion: 2,
 		MediaType:     types.OCIManifestSchema1,
 		ArtifactType:  a.ArtifactType,
-		Config:        v1.Descriptor{MediaType: emptyMediaType, Digest: emptyHash, Size: int64(len(emptyJSON)), Data: emptyJSON},
+		Config:        v1.Descriptor{MediaType: types.MediaType(a.ArtifactType), Digest: emptyHash, Size: int64(len(emptyJSON)), Data: emptyJSON},
 		Subject:       &sub,
 		Annotations:   a.Annotations,
 	}

@@ -2,8 +2,8 @@ package scan
 
 import (
 	"bytes"
-	"debug/buildinfo"
 	"context"
+	"debug/buildinfo"
 	"errors"
 	"fmt"
 	"io"
