@@ -25,7 +25,8 @@ func TestCanaryMonitor_MistypedPolicy(t *testing.T) {
 	code, _, stderr := runCLI(t, nil, "canary-monitor", "--config", cfg, "--prometheus-url", "http://127.0.0.1:9", "--selector", `job="a"`,
 		"--platform-dir", pdir, "--policy", forgetest.Policy+"x")
 	assert.Equal(t, 1, code)
-	assert.Contains(t, stderr, `in ai-agents-image-automation.yaml on main: not found: ImagePolicy "`+forgetest.Policy+`x" is not in the file; it has: `+forgetest.Policy+` (line`)
+	assert.Contains(t, stderr, `ai-agents-image-automation.yaml on main: not found: ImagePolicy "`+forgetest.Policy+`x" is not in the file; it has: `+forgetest.Policy+` (line`)
+	assert.NotContains(t, stderr, "no merged promotion", "the mistyped policy is named, not taken for a policy without promotions")
 }
 
 // A MetricTemplate with its own address is queried there (with the credentials when it names
