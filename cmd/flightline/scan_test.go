@@ -184,7 +184,7 @@ func TestPromoteCmd_ScanEvidence(t *testing.T) {
 		require.Equal(t, 0, code, stderr)
 		outs, err := actions.ParseOutputs(stdout)
 		require.NoError(t, err)
-		code, stdout, stderr = runCLI(t, nil, "promote", "--platform-dir", dir, "--file", forgetest.PlatformFile, "--policy", forgetest.Policy,
+		code, _, stderr = runCLI(t, nil, "promote", "--platform-dir", dir, "--file", forgetest.PlatformFile, "--policy", forgetest.Policy,
 			"--version", "1.5.0", "--image", ref)
 		require.Equal(t, 0, code, stderr)
 		prs := e.PRBranches()
