@@ -29,19 +29,11 @@ var (
 
 // CheckFile checks one action.yml or workflow file.
 func CheckFile(path string) ([]Finding, error) {
-	data, err := os.ReadFile(path)
+	root, err := readMapping(path)
 	if err != nil {
 		return nil, err
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("%s: not a YAML mapping", path)
-	}
 	c := &checker{file: path}
-	root := doc.Content[0]
 	if runs := get(root, "runs"); runs != nil {
 		c.action(root, runs)
 	}
@@ -91,6 +83,22 @@ func (c *checker) action(root, runs *yaml.Node) {
 				name.Value, envName(name.Value), name.Value)
 		}
 	}
+}
+
+// readMapping parses a YAML file whose document is a mapping (an action or a workflow).
+func readMapping(path string) (*yaml.Node, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%s: not a YAML mapping", path)
+	}
+	return doc.Content[0], nil
 }
 
 func envName(input string) string {

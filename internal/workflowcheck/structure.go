@@ -53,18 +53,10 @@ type Job struct {
 
 // LoadWorkflow parses a workflow file.
 func LoadWorkflow(path string) (*Workflow, error) {
-	data, err := os.ReadFile(path)
+	root, err := readMapping(path)
 	if err != nil {
 		return nil, err
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("%s: not a YAML mapping", path)
-	}
-	root := doc.Content[0]
 	w := &Workflow{File: path, rootNode: root, byName: map[string]*Job{}}
 	if on := get(root, "on"); on != nil {
 		switch on.Kind {

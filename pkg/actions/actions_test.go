@@ -290,3 +290,18 @@ func TestWriteSummary_LocalGoesToStderr(t *testing.T) {
 	assert.Equal(t, "# Done\n\n", stderr.String())
 	assert.Empty(t, stdout.String())
 }
+
+func TestPosition(t *testing.T) {
+	for _, c := range []struct {
+		file      string
+		line, col int
+		want      string
+	}{
+		{"a.go", 3, 7, "a.go:3:7: "},
+		{"a.go", 3, 0, "a.go:3: "},
+		{"a.go", 0, 7, "a.go: "},
+		{"", 3, 7, ""},
+	} {
+		assert.Equal(t, c.want, Position(c.file, c.line, c.col))
+	}
+}

@@ -40,20 +40,7 @@ func (r *Runtime) Annotate(level Level, msg string, a Annotation) {
 	r.mu.Unlock()
 
 	if !r.InActions() || n > AnnotationBudget {
-		var pos []string
-		if a.File != "" {
-			pos = append(pos, a.File)
-			if a.Line > 0 {
-				pos = append(pos, strconv.Itoa(a.Line))
-				if a.Col > 0 {
-					pos = append(pos, strconv.Itoa(a.Col))
-				}
-			}
-		}
-		prefix := ""
-		if len(pos) > 0 {
-			prefix = strings.Join(pos, ":") + ": "
-		}
+		prefix := Position(a.File, a.Line, a.Col)
 		fmt.Fprintf(r.stderr, "%s%s: %s\n", prefix, level, msg)
 		return
 	}
@@ -211,3 +198,20 @@ func (cs ChangeSet) ChangedLine(file string, line int) bool { return cs[file][li
 
 // ChangedFile implements Changes.
 func (cs ChangeSet) ChangedFile(file string) bool { _, ok := cs[file]; return ok }
+
+// Position is the "file:line:col: " prefix of a finding as people read it: only the parts that
+// are known (a line without a file, or a column without a line, is left out); empty when the
+// file is unknown.
+func Position(file string, line, col int) string {
+	if file == "" {
+		return ""
+	}
+	pos := []string{file}
+	if line > 0 {
+		pos = append(pos, strconv.Itoa(line))
+		if col > 0 {
+			pos = append(pos, strconv.Itoa(col))
+		}
+	}
+	return strings.Join(pos, ":") + ": "
+}

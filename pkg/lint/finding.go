@@ -2,8 +2,9 @@ package lint
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
+
+	"github.com/labrats-work/flightline/pkg/actions"
 )
 
 // Severity is a finding's level, the same scale for every tool.
@@ -45,21 +46,7 @@ type Finding struct {
 
 // String is the finding as a user reads it: "file:line:col: message [tool rule]".
 func (f Finding) String() string {
-	var pos []string
-	if f.File != "" {
-		pos = append(pos, f.File)
-		if f.Line > 0 {
-			pos = append(pos, strconv.Itoa(f.Line))
-			if f.Col > 0 {
-				pos = append(pos, strconv.Itoa(f.Col))
-			}
-		}
-	}
-	p := ""
-	if len(pos) > 0 {
-		p = strings.Join(pos, ":") + ": "
-	}
-	return fmt.Sprintf("%s%s: %s [%s %s]", p, f.Severity, oneLine(f.Message), f.Tool, f.Rule)
+	return fmt.Sprintf("%s%s: %s [%s %s]", actions.Position(f.File, f.Line, f.Col), f.Severity, oneLine(f.Message), f.Tool, f.Rule)
 }
 
 func oneLine(s string) string {
