@@ -9,7 +9,6 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"os"
 	"sync"
 	"time"
 
@@ -19,8 +18,6 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/promql"
-	"github.com/prometheus/prometheus/storage"
-	"github.com/prometheus/prometheus/tsdb"
 )
 
 // Defaults of New's options.
@@ -38,7 +35,7 @@ const (
 // ErrClosed is returned by every call made after Close.
 var ErrClosed = errors.New("scrape provider is closed")
 
-// Provider scrapes its targets into a TSDB and evaluates PromQL over it with Prometheus's engine.
+// Provider scrapes its targets into memory and evaluates PromQL over them with Prometheus's engine.
 // It implements metrics.Provider. Every sample carries the labels job and instance (host:port
 // of the target) as Prometheus adds them; each scrape also writes up, scrape_duration_seconds
 // and scrape_samples_scraped, and stale markers for the series a scrape no longer returns
@@ -47,10 +44,8 @@ var ErrClosed = errors.New("scrape provider is closed")
 // includes a sample that falls exactly on the window's start.
 type Provider struct {
 	targets  []*target
-	db       *tsdb.DB
+	db       *store
 	engine   *promql.Engine
-	dir      string
-	ownDir   bool
 	interval time.Duration
 	timeout  time.Duration
 	qtimeout time.Duration
@@ -63,7 +58,7 @@ type Provider struct {
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
-	mu        sync.RWMutex // held for reading by queries and appends, for writing by Close
+	mu        sync.RWMutex // held for reading by queries, for writing by Close
 	closed    bool
 }
 
@@ -90,7 +85,6 @@ type TargetStatus struct {
 type options struct {
 	interval, timeout, qtimeout, lookback time.Duration
 	job                                   string
-	dir                                   string
 	client                                *http.Client
 	now                                   func() time.Time
 }
@@ -115,10 +109,6 @@ func WithLookbackDelta(d time.Duration) Option { return func(o *options) { o.loo
 // WithJob sets the job label of every scraped series. Default: DefaultJob ("scrape").
 func WithJob(name string) Option { return func(o *options) { o.job = name } }
 
-// WithDir keeps the TSDB in dir (which must exist and is left in place by Close).
-// Default: a new temporary directory that Close removes.
-func WithDir(dir string) Option { return func(o *options) { o.dir = dir } }
-
 // WithHTTPClient scrapes with c. Default: a client of its own, whose idle connections Close
 // shuts.
 func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.client = c } }
@@ -127,9 +117,9 @@ func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.client 
 // time. Default: time.Now.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
-// New opens an empty TSDB and, unless the interval is 0, starts scraping each target (an
+// New opens an empty in-memory store and, unless the interval is 0, starts scraping each target (an
 // http(s) URL such as http://127.0.0.1:8080/metrics) at once and then every interval, until ctx
-// ends or Close is called. Close must be called to release the TSDB.
+// ends or Close is called. Close must be called to stop the scrapers.
 func New(ctx context.Context, targets []string, opts ...Option) (*Provider, error) {
 	o := options{interval: DefaultInterval, qtimeout: DefaultQueryTimeout, lookback: DefaultLookbackDelta, job: DefaultJob, now: time.Now}
 	for _, opt := range opts {
@@ -170,25 +160,8 @@ func New(ctx context.Context, targets []string, opts ...Option) (*Provider, erro
 		p.client = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 		p.ownHTTP = true
 	}
-	p.dir = o.dir
-	if p.dir == "" {
-		d, err := os.MkdirTemp("", "flightline-scrape-")
-		if err != nil {
-			return nil, fmt.Errorf("scrape: creating the TSDB directory: %w", err)
-		}
-		p.dir, p.ownDir = d, true
-	}
-	topts := tsdb.DefaultOptions()
-	topts.WALSegmentSize = -1 // in memory: nothing to replay
+	p.db = newStore()
 	quiet := slog.New(slog.DiscardHandler)
-	db, err := tsdb.Open(p.dir, quiet, nil, topts, nil)
-	if err != nil {
-		if p.ownDir {
-			_ = os.RemoveAll(p.dir)
-		}
-		return nil, fmt.Errorf("scrape: opening the TSDB in %s: %w", p.dir, err)
-	}
-	p.db = db
 	step := max(o.interval, time.Second).Milliseconds()
 	p.engine = promql.NewEngine(promql.EngineOpts{
 		Logger: quiet, MaxSamples: 50_000_000, Timeout: o.qtimeout, LookbackDelta: o.lookback,
@@ -264,66 +237,40 @@ func (p *Provider) scrape(ctx context.Context, t *target) error {
 	ts := start.UnixMilli()
 	base := labels.FromStrings("job", t.job, "instance", t.instance)
 	cur := make(map[uint64]labels.Labels, len(samples)+3)
-	app := p.appender(ctx)
-	if app == nil {
-		return ErrClosed
-	}
 	up := 1.0
 	if err != nil {
 		up = 0
 	}
 	synthetic := []sample{{name: "up", value: up}, {name: "scrape_duration_seconds", value: took.Seconds()},
 		{name: "scrape_samples_scraped", value: float64(len(samples))}}
-	var appendErr error
-	for i, s := range append(samples, synthetic...) {
+	batch := make([]point, 0, len(samples)+len(synthetic)+len(t.last))
+	for _, s := range append(samples, synthetic...) {
 		l := targetLabels(s, base)
 		h := l.Hash()
 		if _, dup := cur[h]; dup {
 			continue // Prometheus keeps the first of duplicate series in one scrape
 		}
 		cur[h] = l
-		if _, err := app.Append(0, l, ts, s.value); err != nil {
-			if i < len(samples) && (errors.Is(err, storage.ErrOutOfOrderSample) || errors.Is(err, storage.ErrDuplicateSampleForTimestamp) || errors.Is(err, storage.ErrTooOldSample)) {
-				continue // an exposed timestamp going backwards: dropped, as Prometheus drops it
-			}
-			appendErr = fmt.Errorf("storing %s: %w", l, err)
-			break
+		batch = append(batch, point{l, ts, s.value})
+	}
+	for h, l := range t.last {
+		if _, ok := cur[h]; !ok {
+			batch = append(batch, point{l, ts, math.Float64frombits(value.StaleNaN)})
 		}
 	}
-	if appendErr == nil {
-		for h, l := range t.last {
-			if _, ok := cur[h]; !ok {
-				if _, err := app.Append(0, l, ts, math.Float64frombits(value.StaleNaN)); err != nil && !errors.Is(err, storage.ErrOutOfOrderSample) && !errors.Is(err, storage.ErrDuplicateSampleForTimestamp) {
-					appendErr = fmt.Errorf("marking %s stale: %w", l, err)
-					break
-				}
-			}
-		}
-	}
-	if appendErr != nil {
-		_ = app.Rollback()
+	p.mu.RLock()
+	if p.closed {
 		p.mu.RUnlock()
-		return fmt.Errorf("scraping %s: %w", t.url, appendErr)
+		return ErrClosed
 	}
-	cerr := app.Commit()
+	// A sample not after its series' last one (a clock or an exposed timestamp going
+	// backwards) is dropped, as Prometheus drops it.
+	p.db.commit(batch)
 	p.mu.RUnlock()
-	if cerr != nil {
-		return fmt.Errorf("scraping %s: committing samples: %w", t.url, cerr)
-	}
 	t.last = cur
 	t.status.Scrapes++
 	t.status.Last, t.status.Duration, t.status.Samples, t.status.Err = start, took, len(samples), err
 	return err
-}
-
-// appender returns an appender with p.mu read-locked (the caller unlocks), or nil when closed.
-func (p *Provider) appender(ctx context.Context) storage.Appender {
-	p.mu.RLock()
-	if p.closed {
-		p.mu.RUnlock()
-		return nil
-	}
-	return p.db.Appender(ctx)
 }
 
 func targetLabels(s sample, base labels.Labels) labels.Labels {
@@ -380,23 +327,18 @@ func decode(r io.Reader, format expfmt.Format) ([]*dto.MetricFamily, error) {
 	}
 }
 
-// Close stops scraping, waits for the scrapers to return, closes the TSDB and removes its
-// temporary directory. It is safe to call more than once.
+// Close stops scraping, waits for the scrapers to return and drops what was scraped. It is
+// safe to call more than once.
 func (p *Provider) Close() error {
 	p.closeOnce.Do(func() {
 		p.cancel()
 		p.wg.Wait()
 		p.mu.Lock()
 		p.closed = true
+		p.db = newStore() // what was scraped is garbage now
 		p.mu.Unlock()
-		p.closeErr = p.db.Close()
 		if p.ownHTTP {
 			p.client.CloseIdleConnections()
-		}
-		if p.ownDir {
-			if err := os.RemoveAll(p.dir); err != nil && p.closeErr == nil {
-				p.closeErr = fmt.Errorf("scrape: removing %s: %w", p.dir, err)
-			}
 		}
 	})
 	return p.closeErr

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -243,9 +241,6 @@ func TestQueryRange_RateOverSteps(t *testing.T) {
 }
 
 func TestNew_BadInputIsNamed(t *testing.T) {
-	notADir := filepath.Join(t.TempDir(), "file")
-	require.NoError(t, os.WriteFile(notADir, nil, 0o600))
-	notADir = filepath.Join(notADir, "tsdb")
 	tests := []struct {
 		name    string
 		targets []string
@@ -259,7 +254,6 @@ func TestNew_BadInputIsNamed(t *testing.T) {
 		{"negative interval", []string{"http://a/metrics"}, []Option{WithInterval(-time.Second)}, "scrape interval -1s"},
 		{"zero query timeout", []string{"http://a/metrics"}, []Option{WithQueryTimeout(0)}, "query timeout 0s"},
 		{"empty job", []string{"http://a/metrics"}, []Option{WithJob("")}, "empty job name"},
-		{"dir under a file", []string{"http://a/metrics"}, []Option{WithDir(notADir)}, notADir},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -284,15 +278,12 @@ func TestClose_StopsScrapingLeavesNothingBehind(t *testing.T) {
 	s, err := p.Query(context.Background(), `up`, time.Time{})
 	require.NoError(t, err)
 	assert.Equal(t, 1.0, s.Value)
-	dir := p.dir
 	require.NoError(t, p.Close())
 	require.NoError(t, p.Close(), "Close twice is fine")
 
 	n := p.Targets()[0].Scrapes
 	time.Sleep(100 * time.Millisecond)
 	assert.Equal(t, n, p.Targets()[0].Scrapes, "no scrape after Close")
-	_, err = os.Stat(dir)
-	assert.True(t, os.IsNotExist(err), "the temporary TSDB is removed")
 	_, err = p.Query(context.Background(), `up`, time.Time{})
 	require.ErrorIs(t, err, ErrClosed)
 	require.ErrorIs(t, p.Scrape(context.Background()), ErrClosed)
