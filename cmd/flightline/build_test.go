@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/labrats-work/flightline/internal/registrytest"
+	"github.com/labrats-work/flightline/internal/testenv"
 	"github.com/labrats-work/flightline/pkg/actions"
 )
 
@@ -65,6 +66,7 @@ func listTags(t *testing.T, repo string) []string {
 }
 
 func TestBuild_FlagsPushTwoPlatformsWithTags(t *testing.T) {
+	testenv.CIOnly(t, "a cold cross-compile for linux/arm64 (a minute and more on 2 cores)")
 	reg := registrytest.New(t)
 	dir := helloDir(t)
 	env := buildEnv(t, map[string]string{"GITHUB_REF": "refs/tags/v1.2.3", "GITHUB_SHA": testSHA})

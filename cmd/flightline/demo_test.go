@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/labrats-work/flightline/internal/testenv"
 	"github.com/labrats-work/flightline/pkg/actions"
 	"github.com/labrats-work/flightline/pkg/marker"
 	"github.com/labrats-work/flightline/pkg/promote"
@@ -116,6 +117,9 @@ func TestDemo_EndToEnd(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.decision == "success" {
+				testenv.CIOnly(t, "the --healthy variant; the README's demo runs everywhere")
+			}
 			s := trackDemo(t)
 			start := time.Now()
 			code, stdout, stderr := runDemoCLI(context.Background(), t, append(tc.args, "--keep")...)
@@ -181,6 +185,7 @@ func TestDemo_EndToEnd(t *testing.T) {
 // TestDemo_CtrlCStopsEverything cancels the run at different steps: it must stop what it started,
 // say where it stopped, remove its directory and exit 130.
 func TestDemo_CtrlCStopsEverything(t *testing.T) {
+	testenv.CIOnly(t, "starts the demo three times to interrupt it")
 	testenvGit(t)
 	tests := []struct {
 		name  string

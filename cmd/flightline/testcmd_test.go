@@ -124,6 +124,7 @@ func TestTestCmd_BadInput(t *testing.T) {
 // Both outcomes have a chance of going the other way far below one in a thousand (the exact
 // operating characteristic is in pkg/testreport/sprt).
 func TestTestCmd_AgentBehaviouralGate(t *testing.T) {
+	testenv.CIOnly(t, "runs the agent's behavioural test hundreds of times, twice")
 	root := acttest.RepoRoot(t)
 	for _, tc := range []struct {
 		rate string

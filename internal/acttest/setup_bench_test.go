@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/labrats-work/flightline/internal/testenv"
 )
 
 // setupScript runs scripts/setup.sh of repo as a job step would (GITHUB_PATH, GITHUB_ENV in dir)
@@ -35,6 +37,7 @@ func releaseCopy(tb testing.TB) (repo, base string) {
 // Outside act, the same script: the release path downloads once; a second use in the job (the
 // environment the first one wrote) re-verifies and downloads nothing.
 func TestSetupScript_ReleaseThenSecondUse(t *testing.T) {
+	testenv.CIOnly(t, "builds a release of the lean binary first")
 	repo, base := releaseCopy(t)
 	home, job := t.TempDir(), t.TempDir()
 	out, env, err := setupScript(t, repo, job, "FLIGHTLINE_HOME="+home, "FLIGHTLINE_RELEASE_BASE_URL="+base)

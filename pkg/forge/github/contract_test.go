@@ -14,6 +14,7 @@ import (
 	"github.com/labrats-work/flightline/internal/forgetest"
 	"github.com/labrats-work/flightline/internal/githubtest"
 	"github.com/labrats-work/flightline/internal/githubtest/apidesc"
+	"github.com/labrats-work/flightline/internal/testenv"
 	"github.com/labrats-work/flightline/pkg/forge"
 )
 
@@ -43,6 +44,7 @@ func (r *recording) platform(t testing.TB, files map[string][]byte) forgetest.Pl
 //
 //	go test -v -run TestContract ./pkg/forge/github/
 func TestContract_EveryRequestAndAnswerMatchesGitHubsDescriptions(t *testing.T) {
+	testenv.CIOnly(t, "replays every forge suite against the emulator and validates each of ~1,300 exchanges")
 	d, err := apidesc.Load()
 	require.NoError(t, err)
 	rec := &recording{}
