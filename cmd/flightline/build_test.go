@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -140,7 +141,7 @@ func TestBuild_InputsFromEnvironmentAndNoPush(t *testing.T) {
 		"FLIGHTLINE_INPUT_LAYOUT":       layoutDir,
 		"FLIGHTLINE_INPUT_DIR":          dir,
 		"FLIGHTLINE_INPUT_TOKEN":        "s3cr3t-token",
-		"FLIGHTLINE_INPUT_PLATFORMS":    "linux/arm64",
+		"FLIGHTLINE_INPUT_PLATFORMS":    "linux/" + runtime.GOARCH, // no cross-compile: that is TestBuild_FlagsPushTwoPlatformsWithTags's
 		"FLIGHTLINE_INPUT_BUILDER":      "go",
 		"FLIGHTLINE_INPUT_MAIN":         ".",
 		"FLIGHTLINE_INPUT_LABELS":       "a=b",

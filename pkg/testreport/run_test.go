@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/labrats-work/flightline/internal/testenv"
 	"github.com/labrats-work/flightline/pkg/actions"
 	"github.com/labrats-work/flightline/pkg/testreport/sprt"
 )
@@ -110,6 +111,7 @@ func TestRun_GoBehaviouralJudged(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the fixture a few hundred times")
 	}
+	testenv.CIOnly(t, "runs the fixture a few hundred times (the decision rules are sprt's unit tests)")
 	o := goFixture(t, Options{Packages: []string{"./behave"}, Behavioural: "TestAnswer|TestPrompts/.*",
 		Design: sprt.Design{P0: 0.9, Delta: 0.05, Alpha: 0.05, Beta: 0.05, MaxRuns: 1000}})
 	o.Env = append(o.Env, "FIXTURE_BEHAVE_DIR="+t.TempDir(), "FIXTURE_SEED=13",
