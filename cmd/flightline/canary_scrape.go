@@ -11,10 +11,10 @@ import (
 	"github.com/labrats-work/flightline/pkg/metrics/scrape"
 )
 
-// openScrape is canary-monitor's --scrape: Prometheus's own PromQL engine over an in-memory
-// TSDB fed from the given /metrics endpoints (job=job, instance=host:port), instead of a
+// openScrape is canary-monitor's --scrape: Prometheus's own PromQL engine over samples scraped
+// into memory from the given /metrics endpoints (job=job, instance=host:port), instead of a
 // Prometheus server. Only the full binary has it: the lean one (-tags lean) leaves Prometheus's
-// engine and TSDB out.
+// engine out.
 func openScrape(ctx context.Context, urls []string, interval time.Duration, job string) (metrics.Provider, func() error, error) {
 	if interval <= 0 {
 		return nil, nil, fmt.Errorf("--scrape-interval %s: must be positive, e.g. 1s", interval)

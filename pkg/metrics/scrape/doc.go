@@ -1,3 +1,3 @@
 // Package scrape is a metrics.Provider without a Prometheus server: it scrapes /metrics endpoints
-// into an in-memory TSDB and answers PromQL with Prometheus's own engine.
+// into memory and answers PromQL with Prometheus's own engine.
 package scrape
