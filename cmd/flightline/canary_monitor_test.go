@@ -175,7 +175,7 @@ func TestCanaryMonitor_BadInput(t *testing.T) {
 	runbook, err := os.ReadFile("../../pkg/canary/testdata/flagger-canary.yaml")
 	require.NoError(t, err)
 	cfg := writeFile(t, "flagger-canary.yaml", string(runbook))
-	skipper := writeFile(t, "skipper.yaml", strings.Replace(string(runbook), "spec:\n", "spec:\n  provider: skipper\n", 1))
+	unknownProvider := writeFile(t, "cilium.yaml", strings.Replace(string(runbook), "spec:\n", "spec:\n  provider: cilium\n", 1))
 	bad := writeFile(t, "bad.yaml", strings.Replace(cliAnalysis, "threshold: 2", "threshold: two", 1))
 	_, emptyPlatform := localPlatform(t)
 	long := writeFile(t, "long.yaml", strings.Replace(cliAnalysis, "interval: 2s\n    iterations: 3", "interval: 1h\n    iterations: 7", 1))
@@ -187,8 +187,8 @@ func TestCanaryMonitor_BadInput(t *testing.T) {
 		{name: "no config", args: nil, want: "config"},
 		{name: "config not found", args: []string{"--config", "/nonexistent.yaml"}, want: "reading --config: open /nonexistent.yaml"},
 		{name: "bad value located", args: []string{"--config", bad, "--prometheus-url", "http://127.0.0.1:9"}, want: `bad.yaml:8:16: spec.analysis.threshold: invalid count "two"`},
-		{name: "built-ins without selector for a provider not computed yet", args: []string{"--config", skipper, "--prometheus-url", "http://127.0.0.1:9"},
-			want: `built-in "request-success-rate" for spec.provider "skipper": Flightline does not compute Flagger's built-in queries for this provider yet`},
+		{name: "built-ins without selector for a provider Flagger has no queries for", args: []string{"--config", unknownProvider, "--prometheus-url", "http://127.0.0.1:9"},
+			want: `built-in "request-success-rate" for spec.provider "cilium": not a provider Flagger has built-in queries for`},
 		{name: "no prometheus", args: []string{"--config", cfg, "--selector", `job="a"`}, want: "no Prometheus address: give --prometheus-url (input prometheus-url) or spec.analysis.provider.address"},
 		{name: "bad prometheus url", args: []string{"--config", cfg, "--selector", `job="a"`, "--prometheus-url", "prometheus:9090"}, want: `prometheus address "prometheus:9090": want an http(s) URL`},
 		{name: "bad merge mode", args: []string{"--config", cfg, "--merge", "yes"}, want: `merge "yes": valid values are none, merge, auto`},

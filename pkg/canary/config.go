@@ -766,7 +766,7 @@ func (p *parser) config(root *yaml.Node, templates []*metricTemplate, o parseOpt
 	}
 	if c.ReadyQuery == "" && c.Version != "" {
 		c.ReadyQuery = versionReadyQuery(c.Selector, c.Version)
-		if c.Selector == "" && (c.MeshProvider == "" || c.MeshProvider == "istio") && usesProviderBuiltin(c) {
+		if prov, _, _ := resolveProvider(c.MeshProvider); c.Selector == "" && prov == "istio" && usesProviderBuiltin(c) {
 			// Istio's own series carry the version: wait until the new version answers requests.
 			c.ReadyQuery = fmt.Sprintf(`istio_requests_total{reporter="destination",destination_workload_namespace=%q,destination_workload=~%q,destination_version=%q}`, c.Namespace, c.Target, c.Version)
 		}
@@ -1210,14 +1210,21 @@ func (p *parser) metric(c *Config, n *yaml.Node, path string, templates []*metri
 // mesh provider, istio, when none is set), restricted to the version where the provider's
 // metrics carry it.
 func (p *parser) providerBuiltin(c *Config, m *Metric, n *yaml.Node, path string) error {
-	prov := c.MeshProvider
-	if prov == "" {
-		prov = "istio" // Flagger's -mesh-provider default
-	}
-	pb, ok := providerBuiltins[prov]
+	prov, why, ok := resolveProvider(c.MeshProvider)
 	if !ok {
-		return p.errAt(get(n, "name"), path+".name", "built-in %q for spec.provider %q: Flightline does not compute Flagger's built-in queries for this provider yet (it does for %s): give the selector input to measure the app's own http_* series, or a MetricTemplate",
-			m.Name, prov, strings.Join(ProviderBuiltins(), ", "))
+		return p.errAt(get(n, "name"), path+".name", "built-in %q for spec.provider %q: not a provider Flagger has built-in queries for (valid: %s, and appmesh:…, gloo:…, gatewayapi:… as Flagger reads them; Flagger reads any other name as istio, say istio if that is meant): give the selector input to measure the app's own http_* series, or a MetricTemplate",
+			m.Name, c.MeshProvider, strings.Join(ProviderBuiltins(), ", "))
+	}
+	pb := providerBuiltins[prov]
+	if why != "" {
+		p.noteOnce(c, "spec.provider", NoteMapped, "%s", why)
+	}
+	if pb.flux != "" {
+		detail, err := p.render(c, n, path, pb.flux, m.Window, nil, nil)
+		if err != nil {
+			return err
+		}
+		p.noteOnce(c, "spec.provider", NoteDiffers, "%s", detail)
 	}
 	extra := ""
 	switch {
@@ -1226,7 +1233,13 @@ func (p *parser) providerBuiltin(c *Config, m *Metric, n *yaml.Node, path string
 	case c.Version != "":
 		p.note(c, path, NoteDiffers, "%s's metrics carry no version label: %s covers every pod of %s; the readiness gate waits for version %s, and the first windows may still hold the old pods' last requests", prov, m.Name, c.Target, c.Version)
 	}
-	q, err := p.render(c, n, path, strings.ReplaceAll(pb.queries[m.Name], "@version@", extra), m.Window, nil, nil)
+	rc := c
+	if pb.encode != nil {
+		e := *c
+		e.Name, e.Namespace, e.Target, e.Service, e.Ingress, e.Route = pb.encode(c.Name), pb.encode(c.Namespace), pb.encode(c.Target), pb.encode(c.Service), pb.encode(c.Ingress), pb.encode(c.Route)
+		rc = &e
+	}
+	q, err := p.render(rc, n, path, strings.ReplaceAll(pb.queries[m.Name], "@version@", extra), m.Window, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -1235,6 +1248,17 @@ func (p *parser) providerBuiltin(c *Config, m *Metric, n *yaml.Node, path string
 		p.note(c, path, NoteDiffers, "%s's duration is in seconds: the query multiplies it by 1000 where Flagger multiplies the value, the same number of milliseconds", prov)
 	}
 	return nil
+}
+
+// noteOnce adds a note unless the same one is there (a provider's note for each of its metrics).
+func (p *parser) noteOnce(c *Config, field string, st NoteStatus, format string, args ...any) {
+	n := Note{Field: field, Status: st, Detail: fmt.Sprintf(format, args...)}
+	for _, have := range c.Notes {
+		if have == n {
+			return
+		}
+	}
+	c.Notes = append(c.Notes, n)
 }
 
 // promDuration renders d the way PromQL writes durations (1m, 90s, 1h30m).
