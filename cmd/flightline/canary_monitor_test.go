@@ -463,21 +463,15 @@ spec:
 `)
 	pe, pdir := localPlatform(t)
 	pe.MustPromote(promote.Request{Version: "1.5.0", Merge: promote.MergeNow})
-	dir := t.TempDir()
-	report := filepath.Join(dir, "report.json")
-	env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": filepath.Join(dir, "out"), "GITHUB_STEP_SUMMARY": filepath.Join(dir, "summary"),
-		"FLIGHTLINE_INPUT_PROMETHEUS_URL": promURL, "FLIGHTLINE_INPUT_PROMETHEUS_USERNAME": inUser, "FLIGHTLINE_INPUT_PROMETHEUS_PASSWORD": inPass,
+	env := map[string]string{"FLIGHTLINE_INPUT_PROMETHEUS_URL": promURL, "FLIGHTLINE_INPUT_PROMETHEUS_USERNAME": inUser, "FLIGHTLINE_INPUT_PROMETHEUS_PASSWORD": inPass,
 		"FLIGHTLINE_INPUT_PROMETHEUS_HEADERS": "X-Scope-OrgID: " + header}
-	code, stdout, stderr := runCLI(t, env, "canary-monitor", "--config", cfg, "--platform-dir", pdir, "--policy", forgetest.Policy, "--merge", "merge", "--report", report)
-	require.Equal(t, exitRollback, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	code, artifacts := inActions(t, env, "canary-monitor", "--config", cfg, "--platform-dir", pdir, "--policy", forgetest.Policy, "--merge", "merge")
+	stdout := artifacts["stdout"]
+	require.Equal(t, exitRollback, code, "stdout:\n%s\nstderr:\n%s", stdout, artifacts["stderr"])
 	mu.Lock()
 	assert.Contains(t, seen, "Basic "+base64.StdEncoding.EncodeToString([]byte(inUser+":"+inPass))+" "+header, "the inputs reach Prometheus")
 	mu.Unlock()
 
-	artifacts := map[string]string{"stdout": stdout, "stderr": stderr}
-	for name, p := range map[string]string{"outputs": env["GITHUB_OUTPUT"], "summary": env["GITHUB_STEP_SUMMARY"], "report": report} {
-		artifacts[name] = mustReadFile(t, p)
-	}
 	outs, err := actions.ParseOutputs(artifacts["outputs"])
 	require.NoError(t, err)
 	require.Contains(t, outs["revert-pr-url"], "flightline/revert/")
