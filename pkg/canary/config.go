@@ -1224,6 +1224,17 @@ func (p *parser) providerBuiltin(c *Config, m *Metric, n *yaml.Node, path string
 			m.Name, c.MeshProvider, strings.Join(ProviderBuiltins(), ", "))
 	}
 	pb := providerBuiltins[prov]
+	// The names go into label matchers and regular expressions: they must be what Kubernetes
+	// accepts, and the namespace must be there (an empty one selects nothing, or the wrong series).
+	for _, f := range []struct{ field, v string }{{"metadata.namespace", c.Namespace}, {"spec.targetRef.name", c.Target},
+		{"spec.service.name", c.Service}, {"spec.ingressRef.name", c.Ingress}, {"spec.routeRef.name", c.Route}} {
+		switch {
+		case f.field == "metadata.namespace" && f.v == "":
+			return p.errAt(get(n, "name"), path+".name", "built-in %q for spec.provider %q selects the workload by namespace, and metadata.namespace is not set: write the namespace the Canary is applied to", m.Name, prov)
+		case !k8sName.MatchString(f.v):
+			return p.errAt(get(n, "name"), path+".name", "built-in %q for spec.provider %q: %s %q is not a Kubernetes name (lowercase letters, digits, '-' and '.')", m.Name, prov, f.field, f.v)
+		}
+	}
 	if why != "" {
 		p.noteOnce(c, "spec.provider", NoteMapped, "%s", why)
 	}
@@ -1308,6 +1319,9 @@ func (p *parser) templateHeadersNotes(c *Config, h http.Header, path, id string)
 		p.note(c, path, NoteDeprecated, "%s: a credential in a committed file: give it through the prometheus-headers or prometheus-token input (a secret) instead", strings.Join(creds, ", "))
 	}
 }
+
+// k8sName is a Kubernetes object name (an RFC 1123 subdomain).
+var k8sName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$`)
 
 // noteOnce adds a note unless the same one is there (a provider's note for each of its metrics).
 func (p *parser) noteOnce(c *Config, field string, st NoteStatus, format string, args ...any) {

@@ -1,6 +1,7 @@
 package canary_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -148,4 +149,55 @@ func TestProviderUnknownRefused(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `built-in "request-success-rate" for spec.provider "linkred": not a provider Flagger has built-in queries for (valid: apisix, appmesh, contour, gatewayapi, gloo, istio, knative, kubernetes, kuma, linkerd, nginx, osm, skipper, traefik`)
 	assert.Contains(t, err.Error(), "say istio if that is meant")
+}
+
+// The names of the Canary go into label matchers and regular expressions: without a
+// namespace, or with a name Kubernetes would refuse, the built-ins are refused, never rendered.
+func TestProviderBuiltinNames(t *testing.T) {
+	for _, tt := range []struct{ name, doc, want string }{
+		{"no namespace", strings.Replace(providerCanary("contour", ""), ", namespace: agents", "", 1),
+			`built-in "request-success-rate" for spec.provider "contour" selects the workload by namespace, and metadata.namespace is not set: write the namespace the Canary is applied to`},
+		{"a quote in a name", strings.Replace(providerCanary("traefik", ""), "name: agent-public}", `name: 'agent",x="y'}`, 1),
+			`built-in "request-success-rate" for spec.provider "traefik": spec.ingressRef.name "agent\",x=\"y" is not a Kubernetes name`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := canary.ParseConfig("p.yaml", []byte(tt.doc))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+}
+
+// Whatever spec.provider and names load, every built-in query is valid PromQL.
+func FuzzProviderBuiltins(f *testing.F) {
+	for _, p := range []string{"contour", "skipper", "apisix", "gatewayapi:v1", "istio", "knative"} {
+		f.Add(p, "agents", "agent", "agent-public", "1.5.0")
+	}
+	f.Fuzz(func(t *testing.T, provider, namespace, target, ingress, version string) {
+		doc := fmt.Sprintf(`apiVersion: flagger.app/v1beta1
+kind: Canary
+metadata: {name: agent, namespace: %q}
+spec:
+  provider: %q
+  targetRef: {apiVersion: apps/v1, kind: Deployment, name: %q}
+  ingressRef: {apiVersion: networking.k8s.io/v1, kind: Ingress, name: %q}
+  analysis:
+    interval: 1m
+    iterations: 2
+    metrics:
+      - name: request-success-rate
+        thresholdRange: {min: 99}
+      - name: request-duration
+        thresholdRange: {max: 500}
+`, namespace, provider, target, ingress)
+		cfg, err := canary.ParseConfig("fuzz.yaml", []byte(doc), canary.WithVersion(version))
+		if err != nil {
+			return
+		}
+		for _, m := range cfg.Metrics {
+			if _, err := parser.ParseExpr(m.Query); err != nil {
+				t.Fatalf("%s: %q is not PromQL: %v", provider, m.Query, err)
+			}
+		}
+	})
 }
