@@ -201,3 +201,20 @@ spec:
 		}
 	})
 }
+
+// Loading a tutorial-shaped Canary renders two built-in Go templates per metric set: the cost
+// of a load, per provider.
+func BenchmarkParseProviderCanary(b *testing.B) {
+	for _, name := range []string{"contour", "skipper", "gatewayapi"} {
+		data, err := os.ReadFile("testdata/providers/canaries/" + name + ".yaml")
+		require.NoError(b, err)
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := canary.ParseConfig(name+".yaml", data, canary.WithVersion("2.0.1")); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
