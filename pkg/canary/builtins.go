@@ -204,3 +204,17 @@ func ProviderBuiltins() []string {
 	sort.Strings(out)
 	return out
 }
+
+// k8sName is a Kubernetes object name (an RFC 1123 subdomain).
+var k8sName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$`)
+
+// noteOnce adds a note unless the same one is there (a provider's note for each of its metrics).
+func (p *parser) noteOnce(c *Config, field string, st NoteStatus, format string, args ...any) {
+	n := Note{Field: field, Status: st, Detail: fmt.Sprintf(format, args...)}
+	for _, have := range c.Notes {
+		if have == n {
+			return
+		}
+	}
+	c.Notes = append(c.Notes, n)
+}

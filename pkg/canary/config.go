@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -1267,71 +1266,6 @@ func (p *parser) providerBuiltin(c *Config, m *Metric, n *yaml.Node, path string
 		p.note(c, path, NoteDiffers, "%s's duration is in seconds: the query multiplies it by 1000 where Flagger multiplies the value, the same number of milliseconds", prov)
 	}
 	return nil
-}
-
-// headers reads a MetricTemplate provider's headers: a mapping of header names to a value or
-// a list of values (Flagger's http.Header). Errors name the header, never its value.
-func (p *parser) headers(n *yaml.Node, path string) (http.Header, error) {
-	if n.Kind != yaml.MappingNode {
-		return nil, p.errAt(n, path, "want a mapping of header names to values, e.g. X-Scope-OrgID: team-a")
-	}
-	h := http.Header{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if !headerName.MatchString(k.Value) {
-			return nil, p.errAt(k, path, "%q is not a valid HTTP header name", k.Value)
-		}
-		vals := []*yaml.Node{v}
-		if v.Kind == yaml.SequenceNode {
-			vals = v.Content
-		}
-		for _, vn := range vals {
-			if vn.Kind != yaml.ScalarNode || strings.ContainsAny(vn.Value, "\r\n") {
-				return nil, p.errAt(vn, path+"."+k.Value, "want a one-line string or a list of them (the value is not shown)")
-			}
-			h.Add(k.Value, vn.Value)
-		}
-	}
-	return h, nil
-}
-
-var (
-	headerName = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-	// credentialHeader: a header whose value is most likely a credential.
-	credentialHeader = regexp.MustCompile(`(?i)^(authorization|proxy-authorization|cookie)$|token|secret|passw|api-?key|auth`)
-)
-
-// templateHeadersNotes says which headers a template's queries carry (names only: the values
-// may be credentials) and warns about a credential written in a committed file.
-func (p *parser) templateHeadersNotes(c *Config, h http.Header, path, id string) {
-	names := make([]string, 0, len(h))
-	var creds []string
-	for k := range h {
-		names = append(names, k)
-		if credentialHeader.MatchString(k) {
-			creds = append(creds, k)
-		}
-	}
-	sort.Strings(names)
-	sort.Strings(creds)
-	p.note(c, path, NoteMapped, "sent with %s's queries: %s (values not shown); where the prometheus-headers input is sent too, the template's value wins for a header both give", id, strings.Join(names, ", "))
-	if len(creds) > 0 {
-		p.note(c, path, NoteDeprecated, "%s: a credential in a committed file: give it through the prometheus-headers or prometheus-token input (a secret) instead", strings.Join(creds, ", "))
-	}
-}
-
-// k8sName is a Kubernetes object name (an RFC 1123 subdomain).
-var k8sName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$`)
-
-// noteOnce adds a note unless the same one is there (a provider's note for each of its metrics).
-func (p *parser) noteOnce(c *Config, field string, st NoteStatus, format string, args ...any) {
-	n := Note{Field: field, Status: st, Detail: fmt.Sprintf(format, args...)}
-	for _, have := range c.Notes {
-		if have == n {
-			return
-		}
-	}
-	c.Notes = append(c.Notes, n)
 }
 
 // promDuration renders d the way PromQL writes durations (1m, 90s, 1h30m).
