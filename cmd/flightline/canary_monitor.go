@@ -143,6 +143,13 @@ func runCanaryMonitor(ctx context.Context, a *app, o canaryMonitorOptions) error
 	cfg.Provider.Address, urlUser, urlPass = metrics.SplitUserinfo(cfg.Provider.Address)
 	a.rt.Mask(urlPass)
 	a.rt.Mask(urlUser)
+	for _, m := range cfg.Metrics { // a template's headers may hold credentials too
+		for _, vs := range m.Headers {
+			for _, v := range vs {
+				a.rt.Mask(v)
+			}
+		}
+	}
 	for _, n := range cfg.Notes {
 		if n.Status == canary.NoteDeprecated && strings.Contains(n.Field, "provider.") {
 			a.rt.Annotate(actions.Warning, n.String(), actions.Annotation{Title: "canary-monitor: deprecated", File: o.config})
@@ -186,9 +193,11 @@ func runCanaryMonitor(ctx context.Context, a *app, o canaryMonitorOptions) error
 		}
 		// newProm is the provider for one address: the analysis' own gets the credentials and
 		// headers; a template's own address gets them when the template names a secretRef (the
-		// inputs stand for that secret).
-		newProm := func(address string, insecure, creds bool) (metrics.Provider, error) {
+		// inputs stand for that secret). A template's own headers go with its queries wherever
+		// they are sent, over the input's for a name both give.
+		newProm := func(address string, insecure, creds bool, own http.Header) (metrics.Provider, error) {
 			popt := []metrics.PrometheusOption{metrics.WithTimeout(cfg.Provider.Timeout), metrics.WithInsecureSkipVerify(insecure)}
+			headers := http.Header{}
 			if creds {
 				switch {
 				case token != "":
@@ -196,17 +205,21 @@ func runCanaryMonitor(ctx context.Context, a *app, o canaryMonitorOptions) error
 				case user != "" || pass != "":
 					popt = append(popt, metrics.WithBasicAuth(user, pass))
 				}
-				if len(cred.headers) > 0 {
-					popt = append(popt, metrics.WithHeaders(cred.headers))
-				}
+				headers = cred.headers.Clone()
+			}
+			for k, v := range own {
+				headers[k] = v
+			}
+			if len(headers) > 0 {
+				popt = append(popt, metrics.WithHeaders(headers))
 			}
 			return metrics.NewPrometheus(address, popt...)
 		}
-		if prov, err = newProm(cfg.Provider.Address, false, true); err != nil {
+		if prov, err = newProm(cfg.Provider.Address, false, true, nil); err != nil {
 			return fmt.Errorf("spec.analysis.provider: %w", err)
 		}
 		for _, m := range cfg.Metrics {
-			if m.Address == "" && !m.InsecureSkipVerify {
+			if m.Address == "" && !m.InsecureSkipVerify && len(m.Headers) == 0 {
 				continue
 			}
 			addr, creds := m.Address, m.SecretRef != ""
@@ -214,8 +227,11 @@ func runCanaryMonitor(ctx context.Context, a *app, o canaryMonitorOptions) error
 				addr, creds = cfg.Provider.Address, true
 			}
 			key := fmt.Sprintf("%s|%t|%t", addr, m.InsecureSkipVerify, creds)
+			if len(m.Headers) > 0 {
+				key += "|" + m.Template // each template's own headers
+			}
 			if perMetric[key] == nil {
-				mp, err := newProm(addr, m.InsecureSkipVerify, creds)
+				mp, err := newProm(addr, m.InsecureSkipVerify, creds, m.Headers)
 				if err != nil {
 					return fmt.Errorf("MetricTemplate %s: %w", m.Template, err)
 				}

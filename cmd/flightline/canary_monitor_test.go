@@ -175,7 +175,7 @@ func TestCanaryMonitor_BadInput(t *testing.T) {
 	runbook, err := os.ReadFile("../../pkg/canary/testdata/flagger-canary.yaml")
 	require.NoError(t, err)
 	cfg := writeFile(t, "flagger-canary.yaml", string(runbook))
-	skipper := writeFile(t, "skipper.yaml", strings.Replace(string(runbook), "spec:\n", "spec:\n  provider: skipper\n", 1))
+	unknownProvider := writeFile(t, "cilium.yaml", strings.Replace(string(runbook), "spec:\n", "spec:\n  provider: cilium\n", 1))
 	bad := writeFile(t, "bad.yaml", strings.Replace(cliAnalysis, "threshold: 2", "threshold: two", 1))
 	_, emptyPlatform := localPlatform(t)
 	long := writeFile(t, "long.yaml", strings.Replace(cliAnalysis, "interval: 2s\n    iterations: 3", "interval: 1h\n    iterations: 7", 1))
@@ -187,8 +187,8 @@ func TestCanaryMonitor_BadInput(t *testing.T) {
 		{name: "no config", args: nil, want: "config"},
 		{name: "config not found", args: []string{"--config", "/nonexistent.yaml"}, want: "reading --config: open /nonexistent.yaml"},
 		{name: "bad value located", args: []string{"--config", bad, "--prometheus-url", "http://127.0.0.1:9"}, want: `bad.yaml:8:16: spec.analysis.threshold: invalid count "two"`},
-		{name: "built-ins without selector for a provider not computed yet", args: []string{"--config", skipper, "--prometheus-url", "http://127.0.0.1:9"},
-			want: `built-in "request-success-rate" for spec.provider "skipper": Flightline does not compute Flagger's built-in queries for this provider yet`},
+		{name: "built-ins without selector for a provider Flagger has no queries for", args: []string{"--config", unknownProvider, "--prometheus-url", "http://127.0.0.1:9"},
+			want: `built-in "request-success-rate" for spec.provider "cilium": not a provider Flagger has built-in queries for`},
 		{name: "no prometheus", args: []string{"--config", cfg, "--selector", `job="a"`}, want: "no Prometheus address: give --prometheus-url (input prometheus-url) or spec.analysis.provider.address"},
 		{name: "bad prometheus url", args: []string{"--config", cfg, "--selector", `job="a"`, "--prometheus-url", "prometheus:9090"}, want: `prometheus address "prometheus:9090": want an http(s) URL`},
 		{name: "bad merge mode", args: []string{"--config", cfg, "--merge", "yes"}, want: `merge "yes": valid values are none, merge, auto`},
@@ -463,21 +463,15 @@ spec:
 `)
 	pe, pdir := localPlatform(t)
 	pe.MustPromote(promote.Request{Version: "1.5.0", Merge: promote.MergeNow})
-	dir := t.TempDir()
-	report := filepath.Join(dir, "report.json")
-	env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": filepath.Join(dir, "out"), "GITHUB_STEP_SUMMARY": filepath.Join(dir, "summary"),
-		"FLIGHTLINE_INPUT_PROMETHEUS_URL": promURL, "FLIGHTLINE_INPUT_PROMETHEUS_USERNAME": inUser, "FLIGHTLINE_INPUT_PROMETHEUS_PASSWORD": inPass,
+	env := map[string]string{"FLIGHTLINE_INPUT_PROMETHEUS_URL": promURL, "FLIGHTLINE_INPUT_PROMETHEUS_USERNAME": inUser, "FLIGHTLINE_INPUT_PROMETHEUS_PASSWORD": inPass,
 		"FLIGHTLINE_INPUT_PROMETHEUS_HEADERS": "X-Scope-OrgID: " + header}
-	code, stdout, stderr := runCLI(t, env, "canary-monitor", "--config", cfg, "--platform-dir", pdir, "--policy", forgetest.Policy, "--merge", "merge", "--report", report)
-	require.Equal(t, exitRollback, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	code, artifacts := inActions(t, env, "canary-monitor", "--config", cfg, "--platform-dir", pdir, "--policy", forgetest.Policy, "--merge", "merge")
+	stdout := artifacts["stdout"]
+	require.Equal(t, exitRollback, code, "stdout:\n%s\nstderr:\n%s", stdout, artifacts["stderr"])
 	mu.Lock()
 	assert.Contains(t, seen, "Basic "+base64.StdEncoding.EncodeToString([]byte(inUser+":"+inPass))+" "+header, "the inputs reach Prometheus")
 	mu.Unlock()
 
-	artifacts := map[string]string{"stdout": stdout, "stderr": stderr}
-	for name, p := range map[string]string{"outputs": env["GITHUB_OUTPUT"], "summary": env["GITHUB_STEP_SUMMARY"], "report": report} {
-		artifacts[name] = mustReadFile(t, p)
-	}
 	outs, err := actions.ParseOutputs(artifacts["outputs"])
 	require.NoError(t, err)
 	require.Contains(t, outs["revert-pr-url"], "flightline/revert/")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -179,6 +180,9 @@ type Metric struct {
 	Address            string `json:"address,omitempty"`
 	InsecureSkipVerify bool   `json:"insecureSkipVerify,omitempty"`
 	SecretRef          string `json:"secretRef,omitempty"`
+	// Headers are the template provider's headers, sent with this metric's queries. Their
+	// values may be credentials: they are never serialised, and the notes name them only.
+	Headers http.Header `json:"-"`
 }
 
 // MinRunLength is the shortest run: PassesNeeded checks, all passing.
@@ -766,7 +770,7 @@ func (p *parser) config(root *yaml.Node, templates []*metricTemplate, o parseOpt
 	}
 	if c.ReadyQuery == "" && c.Version != "" {
 		c.ReadyQuery = versionReadyQuery(c.Selector, c.Version)
-		if c.Selector == "" && (c.MeshProvider == "" || c.MeshProvider == "istio") && usesProviderBuiltin(c) {
+		if prov, _, _ := resolveProvider(c.MeshProvider); c.Selector == "" && prov == "istio" && usesProviderBuiltin(c) {
 			// Istio's own series carry the version: wait until the new version answers requests.
 			c.ReadyQuery = fmt.Sprintf(`istio_requests_total{reporter="destination",destination_workload_namespace=%q,destination_workload=~%q,destination_version=%q}`, c.Namespace, c.Target, c.Version)
 		}
@@ -1143,8 +1147,11 @@ func (p *parser) metric(c *Config, n *yaml.Node, path string, templates []*metri
 				p.note(c, tpath+".insecureSkipVerify", NoteMapped, "TLS certificates of %s's Prometheus are not verified, as the template asks", t.id())
 			}
 		}
-		if get(prov, "headers") != nil {
-			p.note(c, tpath+".headers", NoteNotYet, "not sent: give headers through the prometheus-headers input")
+		if hn := get(prov, "headers"); hn != nil {
+			if m.Headers, err = tp.headers(hn, tpath+".headers"); err != nil {
+				return m, err
+			}
+			p.templateHeadersNotes(c, m.Headers, tpath+".headers", t.id())
 		}
 		if get(prov, "region") != nil {
 			p.note(c, tpath+".region", NoteNotApplicable, "only for cloud metric providers")
@@ -1210,14 +1217,32 @@ func (p *parser) metric(c *Config, n *yaml.Node, path string, templates []*metri
 // mesh provider, istio, when none is set), restricted to the version where the provider's
 // metrics carry it.
 func (p *parser) providerBuiltin(c *Config, m *Metric, n *yaml.Node, path string) error {
-	prov := c.MeshProvider
-	if prov == "" {
-		prov = "istio" // Flagger's -mesh-provider default
-	}
-	pb, ok := providerBuiltins[prov]
+	prov, why, ok := resolveProvider(c.MeshProvider)
 	if !ok {
-		return p.errAt(get(n, "name"), path+".name", "built-in %q for spec.provider %q: Flightline does not compute Flagger's built-in queries for this provider yet (it does for %s): give the selector input to measure the app's own http_* series, or a MetricTemplate",
-			m.Name, prov, strings.Join(ProviderBuiltins(), ", "))
+		return p.errAt(get(n, "name"), path+".name", "built-in %q for spec.provider %q: not a provider Flagger has built-in queries for (valid: %s, and appmesh:…, gloo:…, gatewayapi:… as Flagger reads them; Flagger reads any other name as istio, say istio if that is meant): give the selector input to measure the app's own http_* series, or a MetricTemplate",
+			m.Name, c.MeshProvider, strings.Join(ProviderBuiltins(), ", "))
+	}
+	pb := providerBuiltins[prov]
+	// The names go into label matchers and regular expressions: they must be what Kubernetes
+	// accepts, and the namespace must be there (an empty one selects nothing, or the wrong series).
+	for _, f := range []struct{ field, v string }{{"metadata.namespace", c.Namespace}, {"spec.targetRef.name", c.Target},
+		{"spec.service.name", c.Service}, {"spec.ingressRef.name", c.Ingress}, {"spec.routeRef.name", c.Route}} {
+		switch {
+		case f.field == "metadata.namespace" && f.v == "":
+			return p.errAt(get(n, "name"), path+".name", "built-in %q for spec.provider %q selects the workload by namespace, and metadata.namespace is not set: write the namespace the Canary is applied to", m.Name, prov)
+		case !k8sName.MatchString(f.v):
+			return p.errAt(get(n, "name"), path+".name", "built-in %q for spec.provider %q: %s %q is not a Kubernetes name (lowercase letters, digits, '-' and '.')", m.Name, prov, f.field, f.v)
+		}
+	}
+	if why != "" {
+		p.noteOnce(c, "spec.provider", NoteMapped, "%s", why)
+	}
+	if pb.flux != "" {
+		detail, err := p.render(c, n, path, pb.flux, m.Window, nil, nil)
+		if err != nil {
+			return err
+		}
+		p.noteOnce(c, "spec.provider", NoteDiffers, "%s", detail)
 	}
 	extra := ""
 	switch {
@@ -1226,7 +1251,13 @@ func (p *parser) providerBuiltin(c *Config, m *Metric, n *yaml.Node, path string
 	case c.Version != "":
 		p.note(c, path, NoteDiffers, "%s's metrics carry no version label: %s covers every pod of %s; the readiness gate waits for version %s, and the first windows may still hold the old pods' last requests", prov, m.Name, c.Target, c.Version)
 	}
-	q, err := p.render(c, n, path, strings.ReplaceAll(pb.queries[m.Name], "@version@", extra), m.Window, nil, nil)
+	rc := c
+	if pb.encode != nil {
+		e := *c
+		e.Name, e.Namespace, e.Target, e.Service, e.Ingress, e.Route = pb.encode(c.Name), pb.encode(c.Namespace), pb.encode(c.Target), pb.encode(c.Service), pb.encode(c.Ingress), pb.encode(c.Route)
+		rc = &e
+	}
+	q, err := p.render(rc, n, path, strings.ReplaceAll(pb.queries[m.Name], "@version@", extra), m.Window, nil, nil)
 	if err != nil {
 		return err
 	}

@@ -137,8 +137,8 @@ func TestParseConfigErrors(t *testing.T) {
 		opts []canary.ParseOption
 		want string
 	}{
-		{name: "a provider without built-in queries, and no selector", doc: strings.Replace(mustRead(t, "testdata/flagger-canary.yaml"), "spec:\n", "spec:\n  provider: skipper\n", 1),
-			want: `x.yaml:18:15: spec.analysis.metrics[0].name: built-in "request-success-rate" for spec.provider "skipper": Flightline does not compute Flagger's built-in queries for this provider yet (it does for istio, kubernetes, linkerd, nginx): give the selector input`},
+		{name: "a provider without built-in queries, and no selector", doc: strings.Replace(mustRead(t, "testdata/flagger-canary.yaml"), "spec:\n", "spec:\n  provider: cilium\n", 1),
+			want: `x.yaml:18:15: spec.analysis.metrics[0].name: built-in "request-success-rate" for spec.provider "cilium": not a provider Flagger has built-in queries for (valid: apisix, appmesh, contour, gatewayapi, gloo, istio, knative, kubernetes, kuma, linkerd, nginx, osm, skipper, traefik, and appmesh:…, gloo:…, gatewayapi:… as Flagger reads them; Flagger reads any other name as istio, say istio if that is meant): give the selector input`},
 		{name: "ai-failure-rate without selector", doc: strings.Replace(head, "    selector: job=\"a\"\n", "", 1) + "    metrics:\n      - name: ai-failure-rate\n        thresholdRange: {max: 1}\n", opts: []canary.ParseOption{canary.WithVars(nil)},
 			want: "spec.analysis.selector: required by the built-in metric \"ai-failure-rate\""},
 		{name: "invalid yaml", doc: "a: [", want: "x.yaml: invalid YAML"},

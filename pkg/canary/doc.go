@@ -10,9 +10,12 @@
 // monitor shows. Queries are Go text/template with Flagger's functions (name, namespace,
 // target, service, ingress, route, interval, variables) plus version, digest and selector.
 //
-// Built-in metrics: without a selector, Flagger's queries for spec.provider (istio by default,
-// linkerd, nginx, kubernetes; Istio's restricted to the watched version); with a selector, the
-// app's own http_* series and ai_ir_failures_total.
+// Built-in metrics: without a selector, Flagger's queries for spec.provider, one per observer of
+// Flagger's (istio by default and for gatewayapi, linkerd, nginx, kubernetes, contour, gloo,
+// kuma, appmesh, knative, traefik, skipper, apisix, osm), naming the workload's own Service,
+// Ingress or route where Flagger's name its -canary ones; restricted to the watched version
+// where the series carry it (Istio's); with a selector, the app's own http_* series and
+// ai_ir_failures_total.
 //
 // # Run length and counting (Flagger's)
 //

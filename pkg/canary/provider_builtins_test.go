@@ -2,20 +2,15 @@ package canary_test
 
 import (
 	"context"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/labrats-work/flightline/internal/promtest"
 	"github.com/labrats-work/flightline/pkg/canary"
-	"github.com/labrats-work/flightline/pkg/metrics"
 )
 
 func providerCanary(provider, extra string) string {
@@ -95,59 +90,36 @@ func meshExporter(t *testing.T) string {
 	ngxReq := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "nginx_ingress_controller_requests"}, []string{"namespace", "ingress", "status"})
 	ngxLat := prometheus.NewSummaryVec(prometheus.SummaryOpts{Name: "nginx_ingress_controller_ingress_upstream_latency_seconds"}, []string{"namespace", "ingress"})
 	reg.MustRegister(istioReq, istioDur, l5dResp, l5dLat, ngxReq, ngxLat)
-	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(10 * time.Millisecond)
-		defer tick.Stop()
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-			istioReq.WithLabelValues("destination", "agents", "agent", "1.5.0", "200").Inc()
-			istioDur.WithLabelValues("destination", "agents", "agent", "1.5.0").Observe(20)
-			code := "200"
-			if i%2 == 0 {
-				code = "503"
-			}
-			istioReq.WithLabelValues("destination", "agents", "agent", "1.4.0", code).Inc()
-			istioDur.WithLabelValues("destination", "agents", "agent", "1.4.0").Observe(900)
-			class := "success"
-			if i%10 == 0 {
-				class = "failure"
-			}
-			l5dResp.WithLabelValues("agents", "agent", "inbound", class).Inc()
-			l5dLat.WithLabelValues("agents", "agent", "inbound").Observe(40)
-			status := "200"
-			if i%50 == 0 {
-				status = "502"
-			}
-			ngxReq.WithLabelValues("agents", "agent-public", status).Inc()
-			ngxLat.WithLabelValues("agents", "agent-public").Observe(0.12)
+	return serveTicking(t, reg, func(i int) {
+		istioReq.WithLabelValues("destination", "agents", "agent", "1.5.0", "200").Inc()
+		istioDur.WithLabelValues("destination", "agents", "agent", "1.5.0").Observe(20)
+		code := "200"
+		if i%2 == 0 {
+			code = "503"
 		}
-	}()
-	t.Cleanup(func() { close(stop); wg.Wait(); srv.Close() })
-	return srv.Listener.Addr().String()
+		istioReq.WithLabelValues("destination", "agents", "agent", "1.4.0", code).Inc()
+		istioDur.WithLabelValues("destination", "agents", "agent", "1.4.0").Observe(900)
+		class := "success"
+		if i%10 == 0 {
+			class = "failure"
+		}
+		l5dResp.WithLabelValues("agents", "agent", "inbound", class).Inc()
+		l5dLat.WithLabelValues("agents", "agent", "inbound").Observe(40)
+		status := "200"
+		if i%50 == 0 {
+			status = "502"
+		}
+		ngxReq.WithLabelValues("agents", "agent-public", status).Inc()
+		ngxLat.WithLabelValues("agents", "agent-public").Observe(0.12)
+	})
 }
 
 // Flagger's built-in queries run against a real Prometheus scraping series shaped like each
 // provider's: Istio's are restricted to the new version (the old pods' errors do not count),
 // Linkerd's and NGINX's cannot be and say so.
 func TestProviderBuiltinsLive(t *testing.T) {
-	addr := meshExporter(t)
-	prom := promtest.Start(t, addr)
-	p, err := metrics.NewPrometheus(prom.URL, metrics.WithTimeout(5*time.Second))
-	require.NoError(t, err)
+	p := liveProm(t, meshExporter(t), `sum(rate(nginx_ingress_controller_requests[5s]))`)
 	ctx := context.Background()
-	require.Eventually(t, func() bool {
-		s, err := p.Query(ctx, `sum(rate(nginx_ingress_controller_requests[5s]))`, time.Time{})
-		return err == nil && s.Value > 0
-	}, 30*time.Second, 200*time.Millisecond)
 
 	value := func(cfg *canary.Config, i int) float64 {
 		t.Helper()
