@@ -144,6 +144,7 @@ func runBuild(ctx context.Context, a *app, o buildOptions) error {
 		build.WithLabels(labels),
 		build.WithExposedPorts(o.ports...),
 		build.WithGetenv(getenv),
+		build.WithGoEnv(a.childEnv()),
 		build.WithLog(a.stderr),
 	}
 	if o.likeSelf {

@@ -255,7 +255,7 @@ spec:
 	ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
 	defer cancel()
 	var out, errb bytes.Buffer
-	code := run(ctx, []string{"canary-monitor", "--config", cfg, "--prometheus-url", url, "--rollback=false", "--report", report}, &out, &errb, func(string) string { return "" })
+	code := run(ctx, []string{"canary-monitor", "--config", cfg, "--prometheus-url", url, "--rollback=false", "--report", report}, &out, &errb, func(string) string { return "" }, nil)
 	assert.Equal(t, 130, code, errb.String())
 	assert.Contains(t, errb.String(), "interrupted")
 	outs, err := actions.ParseOutputs(out.String())

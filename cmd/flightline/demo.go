@@ -347,6 +347,23 @@ func (d *demo) env(outputs string) func(string) string {
 	}
 }
 
+// environ lists the environment env(outputs) reads, for the processes the subcommands start.
+func (d *demo) environ(outputs string) func() []string {
+	return func() []string {
+		get := d.env(outputs)
+		out := []string{}
+		if d.a.environ == nil {
+			return out
+		}
+		for _, kv := range d.a.environ() {
+			if k, _, _ := strings.Cut(kv, "="); get(k) != "" {
+				out = append(out, k+"="+get(k))
+			}
+		}
+		return out
+	}
+}
+
 // flightline runs one subcommand in-process, its log indented under the narration, and returns
 // its outputs. The error is the subcommand's (an *exitError keeps its code).
 func (d *demo) flightline(ctx context.Context, args ...string) (map[string]string, error) {
@@ -355,7 +372,7 @@ func (d *demo) flightline(ctx context.Context, args ...string) (map[string]strin
 	d.say("$ flightline %s", strings.Join(quoteArgs(args), " "))
 	w := &indent{w: d.out, prefix: "      │ "}
 	var stdout bytes.Buffer
-	sub := &app{getenv: d.env(outFile), stdout: &stdout, stderr: w,
+	sub := &app{getenv: d.env(outFile), environ: d.environ(outFile), stdout: &stdout, stderr: w,
 		rt: actions.New(actions.WithGetenv(d.env(outFile)), actions.WithStdout(&stdout), actions.WithStderr(w))}
 	root := newRootCmd(sub)
 	root.SetArgs(args)

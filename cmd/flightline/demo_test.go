@@ -81,14 +81,18 @@ func (s *started) assertNothingLeft(t *testing.T) {
 func runDemoCLI(ctx context.Context, t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	env := map[string]string{"HOME": os.Getenv("HOME"), "GITHUB_ACTIONS": "true", "GITHUB_TOKEN": "must-not-be-used",
-		actions.InputPrefix + "POLICY": "must/not-leak"} // what the demo must not pass on to its subcommands
-	code = run(ctx, append([]string{"demo"}, args...), &out, &errb, func(k string) string {
-		if k == "GITHUB_OUTPUT" || k == "GITHUB_STEP_SUMMARY" {
-			return "" // this run's own outputs print on stdout
-		}
-		return env[k]
-	})
+	env := map[string]string{}
+	for _, kv := range os.Environ() { // a newcomer's terminal
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	delete(env, "GITHUB_OUTPUT") // this run's own outputs print on stdout
+	delete(env, "GITHUB_STEP_SUMMARY")
+	for k, v := range map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_TOKEN": "must-not-be-used",
+		actions.InputPrefix + "POLICY": "must/not-leak"} { // what the demo must not pass on to its subcommands
+		env[k] = v
+	}
+	code = run(ctx, append([]string{"demo"}, args...), &out, &errb, func(k string) string { return env[k] }, environOf(env))
 	return code, out.String(), errb.String()
 }
 
@@ -247,7 +251,7 @@ func TestDemo_NeedsTheSourceTree(t *testing.T) {
 func BenchmarkDemo(b *testing.B) {
 	for b.Loop() {
 		var out, errb bytes.Buffer
-		if code := run(context.Background(), []string{"demo"}, &out, &errb, func(string) string { return "" }); code != 0 {
+		if code := run(context.Background(), []string{"demo"}, &out, &errb, os.Getenv, os.Environ); code != 0 {
 			b.Fatalf("demo exited %d:\n%s", code, errb.String())
 		}
 	}

@@ -18,8 +18,19 @@ import (
 func runCLI(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code = run(context.Background(), args, &out, &errb, func(k string) string { return env[k] })
+	code = run(context.Background(), args, &out, &errb, func(k string) string { return env[k] }, environOf(env))
 	return code, out.String(), errb.String()
+}
+
+// environOf lists env as os.Environ does.
+func environOf(env map[string]string) func() []string {
+	return func() []string {
+		out := make([]string, 0, len(env))
+		for k, v := range env {
+			out = append(out, k+"="+v)
+		}
+		return out
+	}
 }
 
 func TestVersion_LocalPrintsOutputs(t *testing.T) {

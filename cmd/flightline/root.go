@@ -14,12 +14,15 @@ import (
 )
 
 // app is what every subcommand gets: the environment, the writers and the Actions runtime.
-// Subcommands never read os.Getenv, os.Stdout or os.Stderr themselves.
+// Subcommands never read os.Getenv, os.Environ, os.Stdout or os.Stderr themselves.
 type app struct {
 	getenv func(string) string
-	stdout io.Writer
-	stderr io.Writer
-	rt     *actions.Runtime
+	// environ lists the whole environment, the one getenv reads, for the processes a
+	// subcommand starts (see childEnv).
+	environ func() []string
+	stdout  io.Writer
+	stderr  io.Writer
+	rt      *actions.Runtime
 }
 
 // exitError carries a documented non-zero exit code (for example the canary's "rollback").
@@ -31,9 +34,10 @@ type exitError struct {
 func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
-// run executes one command line and returns the process exit code.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	a := &app{getenv: getenv, stdout: stdout, stderr: stderr,
+// run executes one command line and returns the process exit code. getenv and environ are two
+// views of one environment (os.Getenv and os.Environ in main).
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, environ func() []string) int {
+	a := &app{getenv: getenv, environ: environ, stdout: stdout, stderr: stderr,
 		rt: actions.New(actions.WithGetenv(getenv), actions.WithStdout(stdout), actions.WithStderr(stderr))}
 	root := newRootCmd(a)
 	root.SetArgs(args)
@@ -112,4 +116,20 @@ func maskSecrets(rt *actions.Runtime, fs *pflag.FlagSet) {
 			rt.Mask(f.Value.String())
 		}
 	})
+}
+
+// childEnv is the environment of a process a subcommand starts (go build, go test, pytest):
+// the app's, without the step's own action inputs (FLIGHTLINE_INPUT_*), which may hold tokens
+// and are not the child's business. Never nil: a nil exec.Cmd.Env would mean os.Environ().
+func (a *app) childEnv() []string {
+	out := []string{}
+	if a.environ == nil {
+		return out
+	}
+	for _, kv := range a.environ() {
+		if !strings.HasPrefix(kv, actions.InputPrefix) {
+			out = append(out, kv)
+		}
+	}
+	return out
 }

@@ -111,7 +111,7 @@ func runTest(ctx context.Context, a *app, o testOptions) error {
 			Runner: o.runner, Packages: o.packages, Run: o.run, Args: strings.Fields(o.args), Dir: dir,
 			Pytest: strings.Fields(o.pytest), RerunFailed: o.rerunFailed, Behavioural: o.behavioural,
 			Design: sprt.Design{P0: o.passRate, Delta: o.delta, Alpha: o.alpha, Beta: o.beta, MaxRuns: o.maxRuns},
-			Env:    os.Environ(), Locator: loc, Logf: logf,
+			Env:    a.childEnv(), Locator: loc, Logf: logf,
 		})
 	}
 	if err != nil {

@@ -145,3 +145,30 @@ func TestTestCmd_AgentBehaviouralGate(t *testing.T) {
 		})
 	}
 }
+
+// The tests run in the app's environment (not the process's), without the step's action inputs.
+func TestTestCmd_ChildrenGetTheAppsEnvironmentWithoutInputs(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module envcheck\n\ngo 1.26\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "env_test.go"), []byte(`package envcheck
+
+import (
+	"os"
+	"testing"
+)
+
+func TestEnv(t *testing.T) {
+	if os.Getenv("FLIGHTLINE_FROM_APP") != "yes" {
+		t.Fatal("the app's environment did not reach the test")
+	}
+	if os.Getenv("FLIGHTLINE_INPUT_TOKEN") != "" {
+		t.Fatal("an action input reached the test")
+	}
+}
+`), 0o644))
+	env, _, _ := testEnv(t, map[string]string{"FLIGHTLINE_FROM_APP": "yes", "FLIGHTLINE_INPUT_TOKEN": "s3cr3t", "GOWORK": "off"})
+	require.Empty(t, os.Getenv("FLIGHTLINE_FROM_APP"), "only the app's environment has it")
+	code, stdout, stderr := runCLI(t, env, "test", "--working-directory", dir, "--packages", "./...")
+	assert.Equal(t, 0, code, "%s\n%s", stdout, stderr)
+	assert.NotContains(t, stdout+stderr, "s3cr3t")
+}
