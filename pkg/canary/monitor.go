@@ -38,6 +38,7 @@ type monitorOptions struct {
 	onTick    []func(Tick)
 	readyPoll time.Duration
 	forMetric func(Metric) metrics.Provider
+	webhooks  *WebhookCaller
 }
 
 // MonitorOption configures Monitor.
@@ -56,6 +57,12 @@ func WithTickFunc(f func(Tick)) MonitorOption {
 // every query goes to the provider given to Monitor.
 func WithMetricProvider(f func(Metric) metrics.Provider) MonitorOption {
 	return func(o *monitorOptions) { o.forMetric = f }
+}
+
+// WithWebhookCaller sets how webhooks are called (its HTTP client, retry waits). Default:
+// NewWebhookCaller().
+func WithWebhookCaller(c *WebhookCaller) MonitorOption {
+	return func(o *monitorOptions) { o.webhooks = c }
 }
 
 // WithReadyPoll sets how often the readyQuery is asked. Default: the analysis interval, at most 5 s.
@@ -91,7 +98,12 @@ func Monitor(ctx context.Context, cfg *Config, p metrics.Provider, opts ...Monit
 		}
 		return p
 	}
+	hooks := newHookRunner(cfg, o.webhooks)
 	if err := probe(ctx, cfg, p, route); err != nil {
+		e.Abort(o.clock.Now(), Clean(err.Error()))
+		return r, err
+	}
+	if err := hooks.reachable(ctx); err != nil {
 		e.Abort(o.clock.Now(), Clean(err.Error()))
 		return r, err
 	}
@@ -101,6 +113,9 @@ func Monitor(ctx context.Context, cfg *Config, p metrics.Provider, opts ...Monit
 		}
 	}
 	next := r.ReadyAt
+	if hooks.prePending() {
+		next = next.Add(-cfg.Interval) // the pre-rollout step runs at readiness, as Flagger's first tick
+	}
 	for e.Decision() == Running {
 		next = next.Add(cfg.Interval)
 		wait := max(next.Sub(o.clock.Now()), 0)
@@ -113,6 +128,23 @@ func Monitor(ctx context.Context, cfg *Config, p metrics.Provider, opts ...Monit
 		at := o.clock.Now()
 		if at.After(next) {
 			next = at // late: evaluate now, and keep the spacing from now on
+		}
+		called, t, done, err := hooks.before(ctx, e, at)
+		if err == nil && !done {
+			called = append(called, hooks.run(ctx, HookRollout, e.phase())...)
+		}
+		if ctx.Err() != nil {
+			e.Abort(o.clock.Now(), "cancelled before a decision: "+ctx.Err().Error())
+			return r, ctx.Err()
+		}
+		if err != nil {
+			return r, fmt.Errorf("canary %s: %w", cfg.Name, err)
+		}
+		if done {
+			for _, f := range o.onTick {
+				f(t)
+			}
+			continue
 		}
 		samples := make([]Sample, 0, len(cfg.Metrics))
 		seen := map[string]Observation{} // a query shared by several metrics (the requests guard) is asked once per tick
@@ -138,7 +170,10 @@ func Monitor(ctx context.Context, cfg *Config, p metrics.Provider, opts ...Monit
 			e.Abort(o.clock.Now(), "cancelled before a decision: "+ctx.Err().Error())
 			return r, ctx.Err()
 		}
-		t, err := e.Observe(at, samples)
+		t, err = e.ObserveHooks(at, samples, called)
+		if err == nil && e.ConfirmDue() {
+			t, err = e.Confirm(at, hooks.run(ctx, HookConfirmPromotion, PhaseProgressing))
+		}
 		if err != nil {
 			return r, fmt.Errorf("canary %s: %w", cfg.Name, err)
 		}
@@ -149,6 +184,7 @@ func Monitor(ctx context.Context, cfg *Config, p metrics.Provider, opts ...Monit
 	if r.Unreachable {
 		return r, fmt.Errorf("canary %s: %w: %s", cfg.Name, ErrUnreachable, r.Reason)
 	}
+	hooks.after(ctx, r)
 	return r, nil
 }
 

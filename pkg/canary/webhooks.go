@@ -1,0 +1,766 @@
+package canary
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Webhook types, as Flagger names them (spec.analysis.webhooks[].type; no type is rollout).
+const (
+	HookConfirmRollout         = "confirm-rollout"
+	HookPreRollout             = "pre-rollout"
+	HookRollout                = "rollout"
+	HookConfirmTrafficIncrease = "confirm-traffic-increase"
+	HookConfirmPromotion       = "confirm-promotion"
+	HookPostRollout            = "post-rollout"
+	HookRollback               = "rollback"
+	HookEvent                  = "event"
+)
+
+// Canary phases sent in a webhook payload, Flagger's names for them.
+const (
+	PhaseProgressing      = "Progressing"
+	PhaseWaitingPromotion = "WaitingPromotion"
+	PhaseSucceeded        = "Succeeded"
+	PhaseFailed           = "Failed"
+)
+
+// DefaultWebhookTimeout is the timeout of one webhook request when the hook gives none
+// (Flagger's default).
+const DefaultWebhookTimeout = 10 * time.Second
+
+// maxHookBody bounds what is read of a webhook's answer: only a bounded, cleaned line of it is
+// ever shown.
+const maxHookBody = 4 << 10
+
+// hookTypes is every type Flagger accepts, in the order of a rollout, with what Flightline does
+// with it after Flux has rolled the version out.
+var hookTypes = []struct {
+	typ    string
+	called bool
+	effect string
+}{
+	{HookConfirmRollout, false, "not called: it gates the start of a rollout, and Flux has rolled the version out when the monitor starts; gate the promotion PR's merge instead (a required review)"},
+	{HookPreRollout, true, "called once the new version serves, before the first check, and again every interval until it answers 2xx; each failure is a failed check"},
+	{HookRollout, true, "called every interval before the metrics (load tests: Flagger's loadtester starts the command, or leaves it running); a failure fails that check"},
+	{HookConfirmTrafficIncrease, false, "not called: Flightline shifts no traffic (Flux runs the new version on every pod); use confirm-promotion to gate the success decision"},
+	{HookConfirmPromotion, true, "called after each passing check from the promotion point on; success waits until it answers 2xx (bounded by maxDuration: inconclusive, nothing reverted)"},
+	{HookPostRollout, true, "called once with the final phase (Succeeded or Failed) when the decision is success or rollback; a failure is reported, the decision stands"},
+	{HookRollback, true, "called every interval before the checks; a 2xx answer rolls back at once"},
+	{HookEvent, false, "not called: Flightline emits no Kubernetes events; every check, webhook call and the decision are in the log, the step summary and the JSON report"},
+}
+
+func hookType(typ string) (called bool, effect string, ok bool) {
+	for _, h := range hookTypes {
+		if h.typ == typ {
+			return h.called, h.effect, true
+		}
+	}
+	return false, "", false
+}
+
+func hookTypeNames() string {
+	names := make([]string, len(hookTypes))
+	for i, h := range hookTypes {
+		names[i] = h.typ
+	}
+	return strings.Join(names, ", ")
+}
+
+// Webhook is one of spec.analysis.webhooks.
+type Webhook struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+	// URL is the address as configured: it may carry credentials, so it is never printed or
+	// serialised. Endpoint is the same address without userinfo or query, for messages.
+	URL      string        `json:"-"`
+	Endpoint string        `json:"url"`
+	Timeout  time.Duration `json:"timeout"`
+	Retries  int           `json:"retries,omitempty"`
+	// Metadata is sent as is; it may carry tokens, so it never reaches the report.
+	Metadata   map[string]string `json:"-"`
+	DisableTLS bool              `json:"disableTLS,omitempty"`
+	// Called says whether Flightline calls hooks of this type (see the README's mapping).
+	Called bool `json:"called"`
+}
+
+// WebhookPayload is the JSON body of every webhook request, Flagger's CanaryWebhookPayload.
+type WebhookPayload struct {
+	Name      string            `json:"name"`
+	Namespace string            `json:"namespace"`
+	Phase     string            `json:"phase"`
+	Checksum  string            `json:"checksum"`
+	Metadata  map[string]string `json:"metadata,omitempty"`
+}
+
+// HookCall is what one webhook answered. OK is Flagger's success: HTTP 200 to 202.
+type HookCall struct {
+	Name     string `json:"name"`
+	Type     string `json:"type"`
+	Phase    string `json:"phase"`
+	OK       bool   `json:"ok"`
+	Status   int    `json:"status,omitempty"` // the last HTTP status, 0 when none came back
+	Attempts int    `json:"attempts"`
+	// Detail is the answer's body or the error, cleaned (one line, bounded, credentials removed).
+	Detail string `json:"detail,omitempty"`
+}
+
+func (h HookCall) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %q ", h.Type, h.Name)
+	if h.Type == HookRollback { // its 2xx is the alarm; anything else says "no rollback"
+		switch {
+		case h.OK:
+			fmt.Fprintf(&b, "asks for a rollback (HTTP %d)", h.Status)
+		case h.Status != 0:
+			fmt.Fprintf(&b, "no rollback (HTTP %d)", h.Status)
+		default:
+			b.WriteString("no answer, no rollback: " + h.Detail)
+		}
+		return b.String()
+	}
+	switch {
+	case h.OK:
+		fmt.Fprintf(&b, "ok (HTTP %d)", h.Status)
+	case h.Status != 0:
+		fmt.Fprintf(&b, "failed (HTTP %d", h.Status)
+	default:
+		b.WriteString("failed (no answer")
+	}
+	if !h.OK {
+		if h.Attempts > 1 {
+			fmt.Fprintf(&b, " after %d attempts", h.Attempts)
+		}
+		b.WriteString(")")
+		if h.Detail != "" {
+			b.WriteString(": " + h.Detail)
+		}
+	}
+	return b.String()
+}
+
+func hooksText(calls []HookCall) string {
+	parts := make([]string, len(calls))
+	for i, c := range calls {
+		parts[i] = c.String()
+	}
+	return strings.Join(parts, "; ")
+}
+
+// webhookFields are the fields of a Flagger webhook.
+var webhookFields = []string{"name", "type", "url", "timeout", "retries", "metadata", "muteAlert", "disableTLS"}
+
+// webhooks reads spec.analysis.webhooks: every type Flagger accepts loads; those Flightline does
+// not call are named in a note.
+func (p *parser) webhooks(c *Config, wh *yaml.Node, path string) error {
+	if wh == nil {
+		return nil
+	}
+	if wh.Kind != yaml.SequenceNode {
+		return p.errAt(wh, path, "want a list")
+	}
+	names := map[string]bool{}
+	for i, w := range wh.Content {
+		wp := fmt.Sprintf("%s[%d]", path, i)
+		if err := p.checkKeys(w, wp, webhookFields...); err != nil {
+			return err
+		}
+		h := Webhook{Name: scalar(get(w, "name")), Type: scalar(get(w, "type"))}
+		if h.Name == "" {
+			return p.errAt(w, wp+".name", "missing: every webhook needs a name")
+		}
+		if names[h.Name] {
+			return p.errAt(get(w, "name"), wp+".name", "duplicate webhook name %q", h.Name)
+		}
+		names[h.Name] = true
+		if h.Type == "" {
+			h.Type = HookRollout // Flagger calls a hook without a type as a rollout hook
+		}
+		called, effect, ok := hookType(h.Type)
+		if !ok {
+			return p.errAt(get(w, "type"), wp+".type", "unknown webhook type %q; valid: %s", h.Type, hookTypeNames())
+		}
+		h.Called = called
+		u, err := hookURL(scalar(get(w, "url")))
+		if err != nil {
+			return p.errAt(get(w, "url"), wp+".url", "%s", err)
+		}
+		h.URL, h.Endpoint = u.String(), endpoint(u)
+		if h.Timeout, err = p.duration(get(w, "timeout"), wp+".timeout", DefaultWebhookTimeout); err != nil {
+			return err
+		}
+		if h.Retries, err = p.integer(get(w, "retries"), wp+".retries", 0); err != nil {
+			return err
+		}
+		if h.Metadata, err = p.stringMap(get(w, "metadata"), wp+".metadata"); err != nil {
+			return err
+		}
+		if n := get(w, "disableTLS"); n != nil {
+			if h.DisableTLS, err = p.boolean(n, wp+".disableTLS"); err != nil {
+				return err
+			}
+			if h.DisableTLS && called {
+				p.note(c, wp+".disableTLS", NoteMapped, "the TLS certificate of webhook %q is not verified, as the hook asks", h.Name)
+			}
+		}
+		if n := get(w, "muteAlert"); n != nil {
+			mute, err := p.boolean(n, wp+".muteAlert")
+			if err != nil {
+				return err
+			}
+			if mute {
+				p.note(c, wp+".muteAlert", NoteNotApplicable, "Flightline sends no alerts")
+			}
+		}
+		if !called {
+			p.note(c, wp, NoteNotApplicable, "webhook %q (%s) is %s", h.Name, h.Type, effect)
+		}
+		c.Webhooks = append(c.Webhooks, h)
+	}
+	return nil
+}
+
+// hookURL checks a webhook's address: an absolute http(s) URL with a host. Errors never repeat
+// credentials the URL may carry.
+func hookURL(raw string) (*url.URL, error) {
+	if raw == "" {
+		return nil, errors.New("missing: give the webhook's http(s) address, e.g. http://flagger-loadtester.test/")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, errors.New("not a URL (give an absolute http(s) address, e.g. http://flagger-loadtester.test/)")
+	}
+	if u.Scheme == "" {
+		return nil, errors.New("not an absolute URL: give the webhook's http(s) address, e.g. http://flagger-loadtester.test/")
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("scheme %q: want http or https", Clean(u.Scheme))
+	}
+	if u.Host == "" {
+		return nil, errors.New("no host: give an absolute http(s) address, e.g. http://flagger-loadtester.test/")
+	}
+	return u, nil
+}
+
+// endpoint is u without userinfo, query or fragment: safe to print.
+func endpoint(u *url.URL) string {
+	v := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
+	s := v.String()
+	if u.RawQuery != "" {
+		s += "?…"
+	}
+	return s
+}
+
+// calledHooks are the webhooks Flightline calls, of the given types (all when none is given).
+func (c *Config) calledHooks(types ...string) []Webhook {
+	var out []Webhook
+	for _, h := range c.Webhooks {
+		if h.Called && (len(types) == 0 || contains(types, h.Type)) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// decidesOnHooks says whether a webhook that Flightline calls takes part in each check.
+func (c *Config) decidesOnHooks() bool {
+	return len(c.calledHooks(HookPreRollout, HookRollout)) > 0
+}
+
+// Checksum identifies the watched revision in webhook payloads, as Flagger's checksum (a hash of
+// the canary's last applied spec and tracked configs) does: an FNV-32a hash of the version and
+// the digest, written as Flagger writes its hashes. Empty when neither is known.
+func (c *Config) Checksum() string {
+	if c.Version == "" && c.Digest == "" {
+		return ""
+	}
+	h := fnv.New32a()
+	_, _ = io.WriteString(h, c.Version+"\x00"+c.Digest) // a hash's Write never fails
+	const alphabet = "bcdfghjklmnpqrstvwxz2456789"
+	dec := strconv.FormatUint(uint64(h.Sum32()), 10)
+	out := make([]byte, len(dec))
+	for i := range dec {
+		out[i] = alphabet[int(dec[i])%len(alphabet)]
+	}
+	return string(out)
+}
+
+// WebhookCaller calls webhooks as Flagger does: a JSON POST; HTTP 200 to 202 is success, any
+// other answer or none a failure; each attempt bounded by the hook's timeout; a failure that
+// may pass (no answer, 429, 5xx but 501) tried again up to the hook's retries, waiting 1s, 2s,
+// 4s… up to 30s between attempts, or what Retry-After says on a 429 or 503 (at most 30s).
+type WebhookCaller struct {
+	client           *http.Client
+	waitMin, waitMax time.Duration
+	dial             func(ctx context.Context, network, addr string) (net.Conn, error)
+	redact           func(string) string
+}
+
+// WebhookOption configures a WebhookCaller.
+type WebhookOption func(*WebhookCaller)
+
+// WithHTTPClient sets the HTTP client of webhook requests (its own Timeout, if any, also
+// applies). Default: a client on Go's default transport.
+func WithHTTPClient(c *http.Client) WebhookOption { return func(w *WebhookCaller) { w.client = c } }
+
+// WithRetryWait sets the first and the longest wait between attempts. Default: 1s and 30s.
+func WithRetryWait(first, longest time.Duration) WebhookOption {
+	return func(w *WebhookCaller) { w.waitMin, w.waitMax = first, longest }
+}
+
+// WithDialer sets how Reachable connects. Default: a net.Dialer.
+func WithDialer(d func(ctx context.Context, network, addr string) (net.Conn, error)) WebhookOption {
+	return func(w *WebhookCaller) { w.dial = d }
+}
+
+// WithRedactor sets a function applied to every answer and error text before it is kept (e.g.
+// one that replaces the run's masked secrets). Default: none beyond Clean.
+func WithRedactor(f func(string) string) WebhookOption {
+	return func(w *WebhookCaller) { w.redact = f }
+}
+
+// NewWebhookCaller returns a caller with the options applied over the defaults.
+func NewWebhookCaller(opts ...WebhookOption) *WebhookCaller {
+	w := &WebhookCaller{client: &http.Client{}, waitMin: time.Second, waitMax: 30 * time.Second}
+	for _, o := range opts {
+		o(w)
+	}
+	if w.dial == nil {
+		w.dial = (&net.Dialer{}).DialContext
+	}
+	return w
+}
+
+// Reachable connects to the hook's host and port, sending nothing (a call could start a test):
+// before a watch, a hook this runner cannot reach is "cannot watch", never a failed check.
+func (w *WebhookCaller) Reachable(ctx context.Context, h Webhook) error {
+	u, err := url.Parse(h.URL)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("webhook %q (%s): not an http(s) URL", h.Name, h.Type)
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"https": "443"}[u.Scheme]
+		if port == "" {
+			port = "80"
+		}
+	}
+	dctx, cancel := context.WithTimeout(ctx, min(h.Timeout, DefaultWebhookTimeout))
+	defer cancel()
+	conn, err := w.dial(dctx, "tcp", net.JoinHostPort(u.Hostname(), port))
+	if err != nil {
+		return fmt.Errorf("webhook %q (%s) at %s cannot be reached from this runner: %s", h.Name, h.Type, h.Endpoint, Clean(err.Error()))
+	}
+	return conn.Close()
+}
+
+// Call posts p to the hook and returns what it answered; it never fails otherwise.
+func (w *WebhookCaller) Call(ctx context.Context, h Webhook, p WebhookPayload) HookCall {
+	call := HookCall{Name: h.Name, Type: h.Type, Phase: p.Phase}
+	body, err := json.Marshal(p)
+	if err != nil { // a struct of strings: cannot happen
+		call.Detail = Clean(err.Error())
+		return call
+	}
+	client := w.client
+	if h.DisableTLS {
+		client = insecureClient(client)
+	}
+	for attempt := 0; ; attempt++ {
+		call.Attempts = attempt + 1
+		status, detail, retry, wait := w.attempt(ctx, client, h, body, attempt)
+		if w.redact != nil {
+			detail = Clean(w.redact(detail))
+		}
+		call.Status, call.Detail = status, detail
+		if status >= http.StatusOK && status <= http.StatusAccepted { // Flagger: above 202 is a failure
+			call.OK = true
+			return call
+		}
+		if !retry || attempt >= h.Retries || ctx.Err() != nil {
+			return call
+		}
+		select {
+		case <-ctx.Done():
+			return call
+		case <-time.After(wait):
+		}
+	}
+}
+
+// attempt makes one request. retry says whether Flagger's retry policy (go-retryablehttp's
+// default) tries again after this answer, wait how long it waits first.
+func (w *WebhookCaller) attempt(ctx context.Context, client *http.Client, h Webhook, body []byte, n int) (status int, detail string, retry bool, wait time.Duration) {
+	actx, cancel := context.WithTimeout(ctx, h.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(actx, http.MethodPost, h.URL, bytes.NewReader(body))
+	if err != nil {
+		return 0, "cannot build the request: " + Clean(unwrapURLError(err).Error()), false, 0
+	}
+	req.Header.Set("Content-Type", "application/json")
+	wait = w.backoff(n, nil)
+	resp, err := client.Do(req)
+	if err != nil {
+		switch {
+		case ctx.Err() != nil:
+			return 0, "cancelled: " + ctx.Err().Error(), false, 0
+		case errors.Is(err, context.DeadlineExceeded) || actx.Err() != nil:
+			return 0, fmt.Sprintf("POST %s: no answer within the timeout of %s", h.Endpoint, h.Timeout), true, wait
+		}
+		return 0, fmt.Sprintf("POST %s: %s", h.Endpoint, Clean(unwrapURLError(err).Error())), retryable(err), wait
+	}
+	defer func() { _ = resp.Body.Close() }() // the answer has been read
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxHookBody))
+	status = resp.StatusCode
+	if err != nil {
+		return status, fmt.Sprintf("HTTP %d, reading the answer: %s", status, Clean(unwrapURLError(err).Error())), false, 0
+	}
+	detail = Clean(string(b))
+	retry = status == http.StatusTooManyRequests || (status >= 500 && status != http.StatusNotImplemented)
+	return status, detail, retry, w.backoff(n, resp)
+}
+
+// backoff is the wait before attempt n+1: waitMin·2ⁿ up to waitMax, or Retry-After on a 429
+// or 503, at most waitMax.
+func (w *WebhookCaller) backoff(n int, resp *http.Response) time.Duration {
+	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+		if s, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); err == nil && s >= 0 {
+			return min(time.Duration(s)*time.Second, w.waitMax)
+		}
+	}
+	d := w.waitMin
+	for range n {
+		d *= 2
+		if d >= w.waitMax {
+			return w.waitMax
+		}
+	}
+	return min(d, w.waitMax)
+}
+
+// retryable is go-retryablehttp's default policy for errors without an answer: everything is
+// tried again except too many redirects, an unsupported scheme, a bad header and an unknown
+// certificate authority.
+func retryable(err error) bool {
+	var ua x509.UnknownAuthorityError
+	var ce *tls.CertificateVerificationError
+	if errors.As(err, &ua) || errors.As(err, &ce) {
+		return false
+	}
+	msg := err.Error()
+	for _, s := range []string{"stopped after", "unsupported protocol scheme", "invalid header"} {
+		if strings.Contains(msg, s) {
+			return false
+		}
+	}
+	return true
+}
+
+// unwrapURLError drops net/url's wrapper, which repeats the URL (and so its credentials).
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// insecureClient is c with TLS verification off (a hook's disableTLS).
+func insecureClient(c *http.Client) *http.Client {
+	cp := *c
+	tr, ok := c.Transport.(*http.Transport)
+	if c.Transport == nil {
+		tr, ok = http.DefaultTransport.(*http.Transport)
+	}
+	if !ok {
+		return c // a custom round tripper: its own TLS settings apply
+	}
+	tr = tr.Clone()
+	if tr.TLSClientConfig == nil {
+		tr.TLSClientConfig = &tls.Config{}
+	}
+	tr.TLSClientConfig.InsecureSkipVerify = true //nolint:gosec // the hook's disableTLS asks for it, and the summary says so
+	cp.Transport = tr
+	return &cp
+}
+
+// hookRunner calls a Config's webhooks at the points of a watch that the mapping gives them.
+// A nil *hookRunner calls nothing.
+type hookRunner struct {
+	cfg     *Config
+	caller  *WebhookCaller
+	preDone bool
+}
+
+func newHookRunner(cfg *Config, caller *WebhookCaller) *hookRunner {
+	if len(cfg.calledHooks()) == 0 {
+		return nil
+	}
+	if caller == nil {
+		caller = NewWebhookCaller()
+	}
+	return &hookRunner{cfg: cfg, caller: caller, preDone: len(cfg.calledHooks(HookPreRollout)) == 0}
+}
+
+// reachable checks every called hook's host before the watch (ErrCannotWatch otherwise).
+func (h *hookRunner) reachable(ctx context.Context) error {
+	if h == nil {
+		return nil
+	}
+	for _, w := range h.cfg.calledHooks() {
+		if err := h.caller.Reachable(ctx, w); err != nil {
+			return fmt.Errorf("%w: %w (webhooks work from runners that can reach them, such as self-hosted runners inside the cluster's network; nothing was judged or reverted)", ErrCannotWatch, err)
+		}
+	}
+	return nil
+}
+
+// prePending says whether the next tick is the pre-rollout step.
+func (h *hookRunner) prePending() bool { return h != nil && !h.preDone }
+
+// run calls the hooks of typ in order, as Flagger does: it stops at the first failure, or for
+// rollback hooks at the first success.
+func (h *hookRunner) run(ctx context.Context, typ, phase string) []HookCall {
+	if h == nil {
+		return nil
+	}
+	var out []HookCall
+	for _, w := range h.cfg.calledHooks(typ) {
+		p := WebhookPayload{Name: h.cfg.Name, Namespace: h.cfg.Namespace, Phase: phase, Checksum: h.cfg.Checksum(), Metadata: w.Metadata}
+		c := h.caller.Call(ctx, w, p)
+		out = append(out, c)
+		if c.OK == (typ == HookRollback) || ctx.Err() != nil {
+			break
+		}
+	}
+	return out
+}
+
+// before runs what comes before a tick's checks: the rollback hooks (a 2xx rolls back now) and,
+// until they pass, the pre-rollout hooks (then the tick is the pre-rollout step). done says the
+// tick was judged; otherwise calls are the rollback hooks' answers, to record with the checks.
+func (h *hookRunner) before(ctx context.Context, e *Engine, at time.Time) (calls []HookCall, t Tick, done bool, err error) {
+	if h == nil {
+		return nil, Tick{}, false, nil
+	}
+	calls = h.run(ctx, HookRollback, e.phase())
+	if ctx.Err() != nil {
+		return nil, Tick{}, false, ctx.Err()
+	}
+	if n := len(calls); n > 0 && calls[n-1].OK {
+		t, err = e.RollbackHook(at, calls)
+		return nil, t, true, err
+	}
+	if h.preDone {
+		return calls, Tick{}, false, nil
+	}
+	calls = append(calls, h.run(ctx, HookPreRollout, PhaseProgressing)...)
+	if ctx.Err() != nil {
+		return nil, Tick{}, false, ctx.Err()
+	}
+	t, err = e.PreRollout(at, calls)
+	h.preDone = err == nil && t.Verdict == Pass
+	return nil, t, true, err
+}
+
+// after calls the post-rollout hooks once, with the final phase, when the decision is a verdict
+// on the release (success or rollback, not in a dry run); a failure is recorded, not decided on.
+func (h *hookRunner) after(ctx context.Context, r *Report) {
+	if h == nil || r.DryRun || r.Aborted || ctx.Err() != nil {
+		return
+	}
+	phase := map[Decision]string{Success: PhaseSucceeded, Rollback: PhaseFailed}[r.Decision]
+	if phase == "" {
+		return
+	}
+	r.PostRollout = h.run(ctx, HookPostRollout, phase)
+}
+
+// phase is the canary phase Flagger would be in: WaitingPromotion once a confirm-promotion hook
+// held the promotion, Progressing before.
+func (e *Engine) phase() string {
+	if e.report.WaitingPromotion {
+		return PhaseWaitingPromotion
+	}
+	return PhaseProgressing
+}
+
+// ConfirmDue says whether the last tick reached the promotion point and the confirm-promotion
+// hooks must answer (Confirm) before there is a decision.
+func (e *Engine) ConfirmDue() bool { return e.confirmDue }
+
+// Confirm records the confirm-promotion hooks' answers for the last tick: all 2xx, the decision
+// is success (as at any promotion point); otherwise the promotion waits, and the next passing
+// check asks again, until maxDuration makes the run inconclusive.
+func (e *Engine) Confirm(at time.Time, calls []HookCall) (Tick, error) {
+	r := e.report
+	if !e.confirmDue || r.Decision != Running {
+		return Tick{}, errors.New("no promotion point awaits confirmation")
+	}
+	e.confirmDue = false
+	t := &r.Ticks[len(r.Ticks)-1]
+	t.Hooks = append(t.Hooks, calls...)
+	var refused *HookCall
+	for i := range calls {
+		if !calls[i].OK {
+			refused = &calls[i]
+			break
+		}
+	}
+	if refused == nil {
+		e.finish(at)
+		return *t, nil
+	}
+	r.WaitingPromotion = true
+	if at.Sub(e.start()) >= e.cfg.MaxDuration {
+		e.decide(at, Inconclusive, fmt.Sprintf("maximum run time %s reached while the promotion waited for confirm-promotion webhook %q (last: %s); nothing is reverted", e.cfg.MaxDuration, refused.Name, refused))
+	}
+	return *t, nil
+}
+
+// PreRollout judges the pre-rollout step at time at: any failed pre-rollout hook makes it a
+// failed check (counted towards threshold); passing, it neither advances nor fails, and the
+// checks begin one interval later.
+func (e *Engine) PreRollout(at time.Time, calls []HookCall) (Tick, error) {
+	t, err := e.hookTick(at, "pre-rollout", calls)
+	if err != nil {
+		return t, err
+	}
+	t.Verdict = Pass
+	t.Consecutive = 0
+	for _, c := range calls {
+		if c.Type == HookPreRollout && !c.OK {
+			t.Verdict = Fail
+			t.FailedTotal++
+			t.Consecutive++
+			break
+		}
+	}
+	return e.conclude(at, t, ""), nil
+}
+
+// RollbackHook records that a rollback hook answered 2xx at time at: the decision is rollback
+// (in a dry run, "would have rolled back"), without counting a failed check, as in Flagger.
+func (e *Engine) RollbackHook(at time.Time, calls []HookCall) (Tick, error) {
+	t, err := e.hookTick(at, "rollback", calls)
+	if err != nil {
+		return t, err
+	}
+	t.Verdict = Fail
+	why := "a rollback webhook asked for it"
+	if n := len(calls); n > 0 {
+		why = fmt.Sprintf("rollback webhook %q answered HTTP %d", calls[n-1].Name, calls[n-1].Status)
+	}
+	return e.conclude(at, t, why), nil
+}
+
+// hookTick starts a tick without checks (the pre-rollout step, a rollback hook's answer).
+func (e *Engine) hookTick(at time.Time, kind string, calls []HookCall) (Tick, error) {
+	r := e.report
+	if r.Decision != Running {
+		return Tick{}, ErrFinished
+	}
+	t := Tick{N: len(r.Ticks) + 1, At: at, Kind: kind, Hooks: calls}
+	if n := len(r.Ticks); n > 0 {
+		prev := r.Ticks[n-1]
+		if at.Before(prev.At) {
+			return Tick{}, fmt.Errorf("tick %d at %s is before tick %d at %s: ticks must be in time order", t.N, at.Format(time.RFC3339), n, prev.At.Format(time.RFC3339))
+		}
+		t.FailedTotal, t.Consecutive, t.Passed = prev.FailedTotal, prev.Consecutive, prev.Passed
+	}
+	return t, nil
+}
+
+// failedHook is the first hook of typ that failed among calls, or nil.
+func failedHook(calls []HookCall, typ string) *HookCall {
+	for i := range calls {
+		if calls[i].Type == typ && !calls[i].OK {
+			return &calls[i]
+		}
+	}
+	return nil
+}
+
+// hookFailures names each webhook that failed a check (or rolled back), with its latest answer.
+func hookFailures(ticks []Tick) []string {
+	type agg struct {
+		n    int
+		last HookCall
+	}
+	var order []string
+	seen := map[string]*agg{}
+	for _, t := range ticks {
+		for _, c := range t.Hooks {
+			counts := (c.Type == HookRollback && c.OK && t.Kind == "rollback") ||
+				((c.Type == HookPreRollout || c.Type == HookRollout) && !c.OK)
+			if !counts {
+				continue
+			}
+			k := c.Type + " " + c.Name
+			if seen[k] == nil {
+				seen[k] = &agg{}
+				order = append(order, k)
+			}
+			seen[k].n++
+			seen[k].last = c
+		}
+	}
+	out := make([]string, 0, len(order))
+	for _, k := range order {
+		a := seen[k]
+		if a.last.Type == HookRollback {
+			out = append(out, fmt.Sprintf("webhook %s: answered HTTP %d, a rollback", a.last.Name, a.last.Status))
+			continue
+		}
+		out = append(out, fmt.Sprintf("webhook %s (%s): failed %d of %d checks; last: %s", a.last.Name, a.last.Type, a.n, len(ticks), a.last))
+	}
+	return out
+}
+
+// replayTick feeds one recorded tick back to an engine (Replay).
+func replayTick(e *Engine, t Tick) error {
+	var err error
+	switch t.Kind {
+	case "pre-rollout":
+		_, err = e.PreRollout(t.At, t.Hooks)
+		return err
+	case "rollback":
+		_, err = e.RollbackHook(t.At, t.Hooks)
+		return err
+	}
+	samples := make([]Sample, len(t.Checks))
+	for i, c := range t.Checks {
+		samples[i] = c.Sample
+	}
+	var before, confirm []HookCall
+	for _, c := range t.Hooks {
+		if c.Type == HookConfirmPromotion {
+			confirm = append(confirm, c)
+		} else {
+			before = append(before, c)
+		}
+	}
+	if _, err = e.ObserveHooks(t.At, samples, before); err != nil {
+		return err
+	}
+	if e.ConfirmDue() && len(confirm) > 0 {
+		_, err = e.Confirm(t.At, confirm)
+	}
+	return err
+}

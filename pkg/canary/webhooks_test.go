@@ -1,0 +1,611 @@
+package canary_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/labrats-work/flightline/pkg/canary"
+)
+
+// hookServer is a local webhook receiver: each path answers from its script, given how many
+// times it was called before; every request body is kept.
+type hookServer struct {
+	*httptest.Server
+	mu       sync.Mutex
+	calls    map[string][]canary.WebhookPayload
+	raw      map[string][][]byte
+	ctypes   map[string]string
+	scripts  map[string]func(n int, p canary.WebhookPayload) (int, string)
+	headers  map[string]http.Header
+	requests int
+}
+
+func newHookServer(t *testing.T, scripts map[string]func(n int, p canary.WebhookPayload) (int, string)) *hookServer {
+	t.Helper()
+	s := &hookServer{calls: map[string][]canary.WebhookPayload{}, raw: map[string][][]byte{}, ctypes: map[string]string{}, scripts: scripts, headers: map[string]http.Header{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil || r.Method != http.MethodPost {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		var p canary.WebhookPayload
+		dec := json.NewDecoder(strings.NewReader(string(body)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&p); err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte("bad payload: " + err.Error()))
+			return
+		}
+		s.mu.Lock()
+		n := len(s.calls[r.URL.Path])
+		s.calls[r.URL.Path] = append(s.calls[r.URL.Path], p)
+		s.raw[r.URL.Path] = append(s.raw[r.URL.Path], body)
+		s.ctypes[r.URL.Path] = r.Header.Get("Content-Type")
+		s.headers[r.URL.Path] = r.Header.Clone()
+		s.requests++
+		script := s.scripts[r.URL.Path]
+		s.mu.Unlock()
+		status, text := http.StatusNotFound, "no such hook"
+		if script != nil {
+			status, text = script(n, p)
+		}
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(text))
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *hookServer) got(path string) []canary.WebhookPayload {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]canary.WebhookPayload(nil), s.calls[path]...)
+}
+
+func always(status int, body string) func(int, canary.WebhookPayload) (int, string) {
+	return func(int, canary.WebhookPayload) (int, string) { return status, body }
+}
+
+// loadtester answers as Flagger's loadtester does (pkg/loadtester/server.go): metadata is
+// required; type cmd (the default) is queued and answered 202; bash runs and answers 200.
+func loadtester(_ int, p canary.WebhookPayload) (int, string) {
+	if len(p.Metadata) == 0 {
+		return http.StatusBadRequest, "metadata not found in payload"
+	}
+	switch typ := p.Metadata["type"]; typ {
+	case "", "cmd":
+		if p.Metadata["cmd"] == "" {
+			return http.StatusBadRequest, "cmd not found in metadata"
+		}
+		return http.StatusAccepted, ""
+	case "bash":
+		return http.StatusOK, ""
+	default:
+		return http.StatusBadRequest, "unknown task type " + typ
+	}
+}
+
+// hookCanary is a blue/green Canary (iterations 2: 3 passing checks) with one metric and the
+// given webhooks, against server s.
+func hookCanary(t *testing.T, s *hookServer, analysis, webhooks string, opts ...canary.ParseOption) *canary.Config {
+	t.Helper()
+	doc := `apiVersion: flagger.app/v1beta1
+kind: Canary
+metadata: {name: agent, namespace: agents}
+spec:
+  targetRef: {apiVersion: apps/v1, kind: Deployment, name: agent}
+  analysis:
+    interval: 1m
+    iterations: 2
+    selector: job="agent"
+` + analysis + `
+    metrics:
+      - name: request-success-rate
+        thresholdRange: {min: 99}
+    webhooks:
+` + strings.ReplaceAll(webhooks, "URL", s.URL)
+	opts = append([]canary.ParseOption{canary.WithVersion("1.5.0"), canary.WithDigest("sha256:" + strings.Repeat("ab", 32))}, opts...)
+	cfg, err := canary.ParseConfig("canary.yaml", []byte(doc), opts...)
+	require.NoError(t, err)
+	cfg.ReadyQuery = "" // no readiness wait: the first tick is at the start
+	return cfg
+}
+
+// runHooks runs the monitor on cfg with a healthy success rate (or rate, when given).
+func runHooks(t *testing.T, cfg *canary.Config, rate ...float64) (*canary.Report, error) {
+	t.Helper()
+	v := 99.9
+	if len(rate) > 0 {
+		v = rate[0]
+	}
+	clock, p := newScripted(func(time.Duration, string) (float64, error) { return v, nil })
+	caller := canary.NewWebhookCaller(canary.WithRetryWait(time.Millisecond, 5*time.Millisecond))
+	r, err := canary.Monitor(context.Background(), cfg, p, canary.WithClock(clock), canary.WithWebhookCaller(caller))
+	if err == nil {
+		rep, rerr := canary.Replay(r)
+		require.NoError(t, rerr)
+		assert.Equal(t, r.Decision, rep.Decision, "the report replays to the same decision")
+		assert.Equal(t, r.Reason, rep.Reason)
+		assert.Equal(t, r.FailedChecks, rep.FailedChecks)
+	}
+	return r, err
+}
+
+func hookKinds(r *canary.Report) []string {
+	var out []string
+	for _, tk := range r.Ticks {
+		k := tk.Kind
+		if k == "" {
+			k = "check"
+		}
+		out = append(out, k+":"+string(tk.Verdict))
+	}
+	return out
+}
+
+// The payload of each hook type is Flagger's JSON, the body exactly as sent: golden files under
+// testdata/webhooks, transcribed from Flagger's CanaryWebhookPayload (fluxcd/flagger
+// pkg/apis/flagger/v1beta1/canary.go: name, namespace, phase, checksum, metadata omitted when
+// empty) and its phases (Progressing for pre-rollout, rollout, rollback and confirm-promotion;
+// Succeeded or Failed for post-rollout: pkg/controller/scheduler_hooks.go, scheduler.go).
+func TestWebhookPayloadsGolden(t *testing.T) {
+	s := newHookServer(t, map[string]func(int, canary.WebhookPayload) (int, string){
+		"/rollback":  always(http.StatusForbidden, "Forbidden"),
+		"/pre":       always(http.StatusOK, ""),
+		"/load":      loadtester,
+		"/promotion": always(http.StatusOK, "Approved"),
+		"/notify":    always(http.StatusOK, ""),
+	})
+	cfg := hookCanary(t, s, "", `      - {name: rollback-gate, type: rollback, url: URL/rollback}
+      - name: smoke
+        type: pre-rollout
+        url: URL/pre
+        timeout: 30s
+        metadata: {type: bash, cmd: "curl -sf http://agent-canary.agents/healthz"}
+      - name: load-test
+        url: URL/load
+        timeout: 5s
+        metadata: {cmd: "hey -z 1m -q 10 -c 2 http://agent-canary.agents:8080/"}
+      - {name: promotion-gate, type: confirm-promotion, url: URL/promotion}
+      - name: notify
+        type: post-rollout
+        url: URL/notify
+        metadata: {channel: releases, token: "16688eb5e9f289f1991c"}
+`)
+	r, err := runHooks(t, cfg)
+	require.NoError(t, err)
+	require.Equal(t, canary.Success, r.Decision, r.Reason)
+	assert.Equal(t, []string{"pre-rollout:pass", "check:pass", "check:pass", "check:pass"}, hookKinds(r))
+	for _, path := range []string{"/rollback", "/pre", "/load", "/promotion", "/notify"} {
+		got := s.got(path)
+		require.NotEmpty(t, got, path)
+		assert.Equal(t, "application/json", s.ctypes[path])
+		s.mu.Lock()
+		b := s.raw[path][0]
+		s.mu.Unlock()
+		gp := filepath.Join("testdata", "webhooks", strings.TrimPrefix(path, "/")+".golden.json")
+		if *update {
+			require.NoError(t, os.MkdirAll(filepath.Dir(gp), 0o755))
+			var v any
+			require.NoError(t, json.Unmarshal(b, &v))
+			pretty, err := json.MarshalIndent(v, "", "  ")
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(gp, append(pretty, '\n'), 0o644))
+		}
+		want, err := os.ReadFile(gp)
+		require.NoError(t, err)
+		assert.JSONEq(t, string(want), string(b), path)
+		assert.NotContains(t, string(b), `"metadata":{}`, "no metadata: the field is left out, as Flagger's omitempty does")
+	}
+	assert.Len(t, s.got("/rollback"), 4, "rollback hooks before every tick")
+	assert.Len(t, s.got("/pre"), 1, "pre-rollout until it passes")
+	assert.Len(t, s.got("/load"), 3, "the load test every check, as the loadtester expects")
+	assert.Len(t, s.got("/promotion"), 1, "confirm-promotion at the promotion point")
+	assert.Len(t, s.got("/notify"), 1, "post-rollout once")
+	require.Len(t, r.PostRollout, 1)
+	assert.True(t, r.PostRollout[0].OK)
+	assert.Equal(t, canary.PhaseSucceeded, r.PostRollout[0].Phase)
+
+	// The report never carries a hook's metadata (tokens) or its URL's credentials.
+	var buf strings.Builder
+	require.NoError(t, r.WriteJSON(&buf))
+	assert.NotContains(t, buf.String(), "16688eb5e9f289f1991c")
+}
+
+// Each type's effect on the decision, as the README's mapping says.
+func TestWebhookEffects(t *testing.T) {
+	t.Run("pre-rollout failures are failed checks until it passes", func(t *testing.T) {
+		s := newHookServer(t, map[string]func(int, canary.WebhookPayload) (int, string){
+			"/pre": func(n int, _ canary.WebhookPayload) (int, string) {
+				if n < 2 {
+					return http.StatusInternalServerError, "helm test failed:\n::error::pod agent-test exited 1"
+				}
+				return http.StatusOK, ""
+			},
+		})
+		cfg := hookCanary(t, s, "    threshold: 3", "      - {name: smoke, type: pre-rollout, url: URL/pre}\n")
+		r, err := runHooks(t, cfg)
+		require.NoError(t, err)
+		assert.Equal(t, canary.Success, r.Decision, r.Reason)
+		assert.Equal(t, []string{"pre-rollout:fail", "pre-rollout:fail", "pre-rollout:pass", "check:pass", "check:pass", "check:pass"}, hookKinds(r))
+		assert.Equal(t, 2, r.Ticks[len(r.Ticks)-1].FailedTotal)
+		assert.Equal(t, t0, r.Ticks[0].At, "the pre-rollout step runs when the new version serves")
+		assert.Equal(t, t0.Add(3*time.Minute), r.Ticks[3].At, "the first check one interval after it passed")
+		d := r.Ticks[0].Hooks[0].Detail
+		assert.Contains(t, d, "helm test failed")
+		assert.NotContains(t, d, "::error", "an answer cannot start a workflow command")
+		assert.NotContains(t, d, "\n")
+
+		cfg = hookCanary(t, s, "    threshold: 1", "      - {name: smoke, type: pre-rollout, url: URL/pre}\n")
+		s.calls["/pre"] = nil
+		r, err = runHooks(t, cfg)
+		require.NoError(t, err)
+		assert.Equal(t, canary.Rollback, r.Decision)
+		assert.Equal(t, []string{"pre-rollout:fail"}, hookKinds(r))
+		require.Len(t, r.FailedChecks, 1)
+		assert.Contains(t, r.FailedChecks[0], "webhook smoke (pre-rollout): failed 1 of 1 checks; last: pre-rollout \"smoke\" failed (HTTP 500)")
+		assert.Empty(t, r.PostRollout, "no post-rollout hook configured")
+	})
+
+	t.Run("a failed rollout hook fails the check whatever the metrics", func(t *testing.T) {
+		s := newHookServer(t, map[string]func(int, canary.WebhookPayload) (int, string){
+			"/": loadtester,
+			"/conformance": func(n int, _ canary.WebhookPayload) (int, string) {
+				if n == 1 || n == 2 {
+					return http.StatusBadGateway, "upstream down"
+				}
+				return http.StatusOK, ""
+			},
+		})
+		cfg := hookCanary(t, s, "    threshold: 2", `      - {name: conformance, url: URL/conformance}
+      - {name: load, url: URL/, metadata: {cmd: "hey -z 1m http://agent-canary.agents/"}}
+`)
+		r, err := runHooks(t, cfg)
+		require.NoError(t, err)
+		assert.Equal(t, canary.Rollback, r.Decision)
+		assert.Equal(t, []string{"check:pass", "check:fail", "check:fail"}, hookKinds(r))
+		assert.Equal(t, canary.Pass, r.Ticks[1].Checks[0].Verdict, "the metric itself passed")
+		assert.Len(t, s.got("/"), 1, "a rollout hook after a failed one is not called that check, as in Flagger")
+		assert.Equal(t, []string{`webhook conformance (rollout): failed 2 of 3 checks; last: rollout "conformance" failed (HTTP 502): upstream down`}, r.FailedChecks)
+		require.Len(t, s.got("/conformance"), 3)
+	})
+
+	t.Run("confirm-promotion holds success until it answers 2xx", func(t *testing.T) {
+		s := newHookServer(t, map[string]func(int, canary.WebhookPayload) (int, string){
+			"/gate": func(n int, _ canary.WebhookPayload) (int, string) {
+				if n < 3 {
+					return http.StatusForbidden, "Forbidden"
+				}
+				return http.StatusOK, "Approved"
+			},
+			"/rollback": always(http.StatusForbidden, "Forbidden"),
+		})
+		cfg := hookCanary(t, s, "", "      - {name: gate, type: confirm-promotion, url: URL/gate}\n      - {name: rb, type: rollback, url: URL/rollback}\n")
+		r, err := runHooks(t, cfg)
+		require.NoError(t, err)
+		assert.Equal(t, canary.Success, r.Decision, r.Reason)
+		assert.Len(t, r.Ticks, 6, "3 checks to the promotion point, then asked again after each passing check")
+		assert.True(t, r.WaitingPromotion)
+		phases := []string{}
+		for _, p := range s.got("/rollback") {
+			phases = append(phases, p.Phase)
+		}
+		assert.Equal(t, []string{"Progressing", "Progressing", "Progressing", "WaitingPromotion", "WaitingPromotion", "WaitingPromotion"}, phases,
+			"the rollback hooks see the phase Flagger would be in")
+		for _, p := range s.got("/gate") {
+			assert.Equal(t, "Progressing", p.Phase, "Flagger sends Progressing to confirm-promotion hooks")
+		}
+	})
+
+	t.Run("confirm-promotion that never answers 2xx: inconclusive at maxDuration", func(t *testing.T) {
+		s := newHookServer(t, map[string]func(int, canary.WebhookPayload) (int, string){"/gate": always(http.StatusForbidden, "Forbidden")})
+		cfg := hookCanary(t, s, "    maxDuration: 6m", "      - {name: gate, type: confirm-promotion, url: URL/gate}\n")
+		r, err := runHooks(t, cfg)
+		require.NoError(t, err)
+		assert.Equal(t, canary.Inconclusive, r.Decision)
+		assert.Contains(t, r.Reason, `maximum run time 6m0s reached while the promotion waited for confirm-promotion webhook "gate" (last: confirm-promotion "gate" failed (HTTP 403): Forbidden); nothing is reverted`)
+		assert.Len(t, s.got("/gate"), 4)
+	})
+
+	t.Run("confirm-promotion is not asked after a failed check", func(t *testing.T) {
+		s := newHookServer(t, map[string]func(int, canary.WebhookPayload) (int, string){"/gate": always(http.StatusForbidden, "no")})
+		cfg := hookCanary(t, s, "    threshold: 2", "      - {name: gate, type: confirm-promotion, url: URL/gate}\n")
+		r, err := runHooks(t, cfg, 50) // every check fails
+		require.NoError(t, err)
+		assert.Equal(t, canary.Rollback, r.Decision)
+		assert.Empty(t, s.got("/gate"))
+	})
+
+	t.Run("a rollback hook's 2xx rolls back at once", func(t *testing.T) {
+		s := newHookServer(t, map[string]func(int, canary.WebhookPayload) (int, string){
+			"/rollback": func(n int, _ canary.WebhookPayload) (int, string) {
+				if n < 2 {
+					return http.StatusForbidden, "Forbidden"
+				}
+				return http.StatusOK, "Approved"
+			},
+			"/notify": always(http.StatusOK, ""),
+		})
+		cfg := hookCanary(t, s, "    threshold: 5", "      - {name: rollback-gate, type: rollback, url: URL/rollback}\n      - {name: notify, type: post-rollout, url: URL/notify}\n")
+		r, err := runHooks(t, cfg)
+		require.NoError(t, err)
+		assert.Equal(t, canary.Rollback, r.Decision)
+		assert.Equal(t, `rollback webhook "rollback-gate" answered HTTP 200`, r.Reason)
+		assert.Equal(t, []string{"check:pass", "check:pass", "rollback:fail"}, hookKinds(r))
+		assert.Zero(t, r.Ticks[2].FailedTotal, "a manual rollback counts no failed check, as in Flagger")
+		assert.Equal(t, []string{"webhook rollback-gate: answered HTTP 200, a rollback"}, r.FailedChecks)
+		require.Len(t, s.got("/notify"), 1)
+		assert.Equal(t, canary.PhaseFailed, s.got("/notify")[0].Phase)
+	})
+
+	t.Run("post-rollout failure is reported, the decision stands", func(t *testing.T) {
+		s := newHookServer(t, map[string]func(int, canary.WebhookPayload) (int, string){
+			"/a": always(http.StatusServiceUnavailable, "down for maintenance"),
+			"/b": always(http.StatusOK, ""),
+		})
+		cfg := hookCanary(t, s, "", "      - {name: a, type: post-rollout, url: URL/a, retries: 1}\n      - {name: b, type: post-rollout, url: URL/b}\n")
+		r, err := runHooks(t, cfg)
+		require.NoError(t, err)
+		assert.Equal(t, canary.Success, r.Decision)
+		require.Len(t, r.PostRollout, 1, "Flagger stops at the first failed post-rollout hook")
+		assert.Equal(t, canary.HookCall{Name: "a", Type: "post-rollout", Phase: "Succeeded", Status: 503, Attempts: 2, Detail: "down for maintenance"}, r.PostRollout[0])
+		assert.Empty(t, s.got("/b"))
+		assert.Len(t, s.got("/a"), 2)
+	})
+
+	t.Run("a dry run calls no post-rollout hook", func(t *testing.T) {
+		s := newHookServer(t, map[string]func(int, canary.WebhookPayload) (int, string){"/n": always(http.StatusOK, "")})
+		cfg := hookCanary(t, s, "", "      - {name: n, type: post-rollout, url: URL/n}\n", canary.WithDryRun(true))
+		r, err := runHooks(t, cfg)
+		require.NoError(t, err)
+		assert.Equal(t, canary.Success, r.Decision)
+		assert.Empty(t, s.got("/n"))
+	})
+
+	t.Run("types that do not apply after Flux rolled out are named and never called", func(t *testing.T) {
+		s := newHookServer(t, nil)
+		cfg := hookCanary(t, s, "", `      - {name: start, type: confirm-rollout, url: URL/a}
+      - {name: step, type: confirm-traffic-increase, url: URL/b}
+      - {name: slack, type: event, url: URL/c, muteAlert: true}
+`)
+		got := strings.Join(notes(cfg), "\n")
+		for _, want := range []string{
+			`spec.analysis.webhooks[0]: not applicable — webhook "start" (confirm-rollout) is not called: it gates the start of a rollout`,
+			`spec.analysis.webhooks[1]: not applicable — webhook "step" (confirm-traffic-increase) is not called: Flightline shifts no traffic`,
+			`spec.analysis.webhooks[2]: not applicable — webhook "slack" (event) is not called: Flightline emits no Kubernetes events`,
+			`spec.analysis.webhooks[2].muteAlert: not applicable — Flightline sends no alerts`,
+		} {
+			assert.Contains(t, got, want)
+		}
+		r, err := runHooks(t, cfg)
+		require.NoError(t, err)
+		assert.Equal(t, canary.Success, r.Decision)
+		assert.Zero(t, s.requests)
+	})
+}
+
+// Timeouts and retries as Flagger's client (go-retryablehttp) applies them.
+func TestWebhookCallRetries(t *testing.T) {
+	tests := []struct {
+		name     string
+		answers  []int
+		retries  int
+		ok       bool
+		attempts int
+		detail   string
+	}{
+		{name: "200", answers: []int{200}, ok: true, attempts: 1},
+		{name: "202 (the loadtester's)", answers: []int{202}, ok: true, attempts: 1},
+		{name: "203 is a failure, as Flagger reads it", answers: []int{203}, attempts: 1, detail: "answer 203"},
+		{name: "204 too", answers: []int{204}, attempts: 1},
+		{name: "5xx retried until it passes", answers: []int{500, 502, 200}, retries: 2, ok: true, attempts: 3},
+		{name: "5xx beyond the retries", answers: []int{500, 500, 500}, retries: 1, attempts: 2, detail: "answer 500"},
+		{name: "no retries by default", answers: []int{503, 200}, attempts: 1},
+		{name: "429 retried", answers: []int{429, 200}, retries: 1, ok: true, attempts: 2},
+		{name: "403 not retried", answers: []int{403, 200}, retries: 3, attempts: 1, detail: "answer 403"},
+		{name: "501 not retried", answers: []int{501, 200}, retries: 3, attempts: 1},
+		{name: "404 not retried", answers: []int{404, 200}, retries: 3, attempts: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := 0
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				status := tt.answers[min(n, len(tt.answers)-1)]
+				n++
+				w.Header().Set("Retry-After", "0")
+				w.WriteHeader(status)
+				_, _ = w.Write([]byte("answer " + strconv.Itoa(status)))
+			}))
+			defer srv.Close()
+			c := canary.NewWebhookCaller(canary.WithRetryWait(time.Millisecond, 2*time.Millisecond))
+			h := canary.Webhook{Name: "h", Type: "rollout", URL: srv.URL, Endpoint: srv.URL, Timeout: time.Second, Retries: tt.retries}
+			got := c.Call(context.Background(), h, canary.WebhookPayload{Name: "agent", Namespace: "agents", Phase: "Progressing"})
+			assert.Equal(t, tt.ok, got.OK, got.String())
+			assert.Equal(t, tt.attempts, got.Attempts)
+			assert.Equal(t, tt.attempts, n, "requests made")
+			assert.Equal(t, tt.answers[tt.attempts-1], got.Status)
+			if tt.detail != "" {
+				assert.Equal(t, tt.detail, got.Detail)
+			}
+		})
+	}
+}
+
+func TestWebhookCallTimeouts(t *testing.T) {
+	release := make(chan struct{})
+	n := 0
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		n++
+		mu.Unlock()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	c := canary.NewWebhookCaller(canary.WithRetryWait(time.Millisecond, time.Millisecond))
+	h := canary.Webhook{Name: "slow", Type: "pre-rollout", URL: srv.URL + "/x", Endpoint: srv.URL + "/x", Timeout: 50 * time.Millisecond, Retries: 2}
+	start := time.Now()
+	got := c.Call(context.Background(), h, canary.WebhookPayload{})
+	took := time.Since(start)
+	assert.False(t, got.OK)
+	assert.Equal(t, 3, got.Attempts, "a timeout is retried, as Flagger's client retries it")
+	assert.Equal(t, "POST "+srv.URL+"/x: no answer within the timeout of 50ms", got.Detail)
+	assert.Less(t, took, 2*time.Second, "each attempt is cut at the hook's timeout")
+	mu.Lock()
+	assert.Equal(t, 3, n)
+	mu.Unlock()
+
+	// Cancelling the watch stops the calls at once, without retrying.
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(20 * time.Millisecond); cancel() }()
+	h.Timeout, h.Retries = 5*time.Second, 5
+	got = c.Call(ctx, h, canary.WebhookPayload{})
+	assert.False(t, got.OK)
+	assert.Equal(t, 1, got.Attempts)
+	assert.Contains(t, got.Detail, "cancelled")
+}
+
+// An answer is read only so far, and shown as one cleaned, bounded line.
+func TestWebhookAnswerBounded(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte("<!-- flightline:revert {} -->\n::set-output name=x::y\n"))
+		for range 1 << 12 { // 4 MiB: never read whole
+			_, _ = w.Write([]byte(strings.Repeat("x", 1024)))
+		}
+	}))
+	defer srv.Close()
+	c := canary.NewWebhookCaller()
+	got := c.Call(context.Background(), canary.Webhook{Name: "h", Type: "rollout", URL: srv.URL, Endpoint: srv.URL, Timeout: 5 * time.Second}, canary.WebhookPayload{})
+	assert.False(t, got.OK)
+	assert.LessOrEqual(t, len([]rune(got.Detail)), 300)
+	assert.NotContains(t, got.Detail, "<!--")
+	assert.NotContains(t, got.Detail, "::set-output")
+}
+
+// Bad webhook fields are refused at load, naming the field and never the URL's credentials.
+func TestWebhookConfigErrors(t *testing.T) {
+	head := `apiVersion: flagger.app/v1beta1
+kind: Canary
+metadata: {name: agent, namespace: agents}
+spec:
+  targetRef: {name: agent}
+  analysis:
+    iterations: 2
+    selector: job="agent"
+    metrics: [{name: request-success-rate, thresholdRange: {min: 99}}]
+    webhooks:
+`
+	tests := []struct{ hook, want string }{
+		{"      - {name: a, type: load-test, url: http://h/}", `canary.yaml:11:25: spec.analysis.webhooks[0].type: unknown webhook type "load-test"; valid: confirm-rollout, pre-rollout, rollout, confirm-traffic-increase, confirm-promotion, post-rollout, rollback, event`},
+		{"      - {name: a}", "spec.analysis.webhooks[0].url: missing: give the webhook's http(s) address"},
+		{"      - {name: a, url: ftp://user:s3cret@h/}", `spec.analysis.webhooks[0].url: scheme "ftp": want http or https`},
+		{"      - {name: a, url: /relative}", "spec.analysis.webhooks[0].url: not an absolute URL"},
+		{"      - {name: a, url: \"http:///x\"}", "spec.analysis.webhooks[0].url: no host"},
+		{"      - {name: a, url: \"http://user:s3cret@h/%zz\"}", "spec.analysis.webhooks[0].url: not a URL"},
+		{"      - {url: http://h/}", "spec.analysis.webhooks[0].name: missing"},
+		{"      - {name: a, url: http://h/}\n      - {name: a, url: http://g/}", `spec.analysis.webhooks[1].name: duplicate webhook name "a"`},
+		{"      - {name: a, url: http://h/, timeout: soon}", `spec.analysis.webhooks[0].timeout: invalid duration "soon"`},
+		{"      - {name: a, url: http://h/, retries: -1}", `spec.analysis.webhooks[0].retries: invalid count "-1"`},
+		{"      - {name: a, url: http://h/, metadata: [cmd]}", "spec.analysis.webhooks[0].metadata: want a mapping"},
+		{"      - {name: a, url: http://h/, headers: {a: b}}", "spec.analysis.webhooks[0].headers: unknown field; valid fields: disableTLS, metadata, muteAlert, name, retries, timeout, type, url"},
+	}
+	for _, tt := range tests {
+		_, err := canary.ParseConfig("canary.yaml", []byte(head+tt.hook+"\n"))
+		require.Error(t, err, tt.hook)
+		assert.Contains(t, err.Error(), tt.want)
+		assert.NotContains(t, err.Error(), "s3cret")
+	}
+}
+
+// A hook this runner cannot reach stops the watch before it starts: cannot watch, nothing
+// judged, nothing reverted, and the message says where webhooks work.
+func TestWebhookUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close()) // nothing listens there now
+	s := newHookServer(t, nil)
+	cfg := hookCanary(t, s, "", "      - {name: load-test, url: \"http://tester:s3cret@"+addr+"/run?token=abc\"}\n")
+	r, err := runHooks(t, cfg)
+	require.ErrorIs(t, err, canary.ErrCannotWatch)
+	assert.Equal(t, canary.Inconclusive, r.Decision)
+	assert.Empty(t, r.Ticks)
+	msg := err.Error()
+	assert.Contains(t, msg, `webhook "load-test" (rollout) at http://`+addr+`/run?… cannot be reached from this runner`)
+	assert.Contains(t, msg, "self-hosted runners inside the cluster's network")
+	for _, leak := range []string{"s3cret", "tester:", "token=abc"} {
+		assert.NotContains(t, msg, leak)
+		assert.NotContains(t, r.Reason, leak)
+	}
+
+	// An unknown host: the DNS error is named.
+	c := canary.NewWebhookCaller(canary.WithDialer(func(context.Context, string, string) (net.Conn, error) {
+		return nil, errors.New("dial tcp: lookup flagger-loadtester.test: no such host")
+	}))
+	err = c.Reachable(context.Background(), canary.Webhook{Name: "lt", Type: "rollout", URL: "http://flagger-loadtester.test/", Endpoint: "http://flagger-loadtester.test/", Timeout: time.Second})
+	require.Error(t, err)
+	assert.Equal(t, `webhook "lt" (rollout) at http://flagger-loadtester.test/ cannot be reached from this runner: dial tcp: lookup flagger-loadtester.test: no such host`, err.Error())
+}
+
+// Once the watch runs, a hook that stops answering counts as Flagger counts it: a failed check
+// for a rollout hook, with an error that names the hook and not its credentials.
+func TestWebhookStopsAnswering(t *testing.T) {
+	s := newHookServer(t, map[string]func(int, canary.WebhookPayload) (int, string){"/load": loadtester})
+	cfg := hookCanary(t, s, "    threshold: 2", "      - {name: load, url: \"URL/load\", metadata: {cmd: hey}}\n")
+	u := strings.Replace(cfg.Webhooks[0].URL, "http://", "http://u:s3cret@", 1)
+	cfg.Webhooks[0].URL = u
+	clock, p := newScripted(func(el time.Duration, _ string) (float64, error) {
+		if el >= time.Minute {
+			s.CloseClientConnections()
+			s.Listener.Close()
+		}
+		return 99.9, nil
+	})
+	r, err := canary.Monitor(context.Background(), cfg, p, canary.WithClock(clock), canary.WithWebhookCaller(canary.NewWebhookCaller(canary.WithRetryWait(time.Millisecond, time.Millisecond))))
+	require.NoError(t, err)
+	assert.Equal(t, canary.Rollback, r.Decision)
+	assert.Equal(t, []string{"check:pass", "check:fail", "check:fail"}, hookKinds(r))
+	d := r.Ticks[2].Hooks[0].Detail
+	assert.Contains(t, d, "POST "+s.URL+"/load: ")
+	assert.NotContains(t, d, "s3cret")
+	assert.Equal(t, 1, r.Ticks[2].Hooks[0].Attempts)
+}
+
+func TestWebhookDescribe(t *testing.T) {
+	s := newHookServer(t, nil)
+	cfg := hookCanary(t, s, "", "      - {name: load, url: URL/, timeout: 5s, retries: 2, metadata: {cmd: hey}}\n      - {name: gate, type: confirm-rollout, url: URL/gate}\n")
+	d := canary.Describe(cfg)
+	assert.Contains(t, d, `webhook "load" (rollout, `+s.URL+`/, timeout 5s, retries 2): called every interval before the metrics`)
+	assert.Contains(t, d, `webhook "gate" (confirm-rollout, `+s.URL+`/gate): not called: it gates the start of a rollout`)
+}
+
+func TestWebhookChecksum(t *testing.T) {
+	cfg := &canary.Config{Version: "1.5.0", Digest: "sha256:ab"}
+	a := cfg.Checksum()
+	assert.Regexp(t, `^[bcdfghjklmnpqrstvwxz2456789]{6,10}$`, a)
+	cfg.Version = "1.5.1"
+	assert.NotEqual(t, a, cfg.Checksum(), "another revision, another checksum")
+	assert.Empty(t, (&canary.Config{}).Checksum())
+}
