@@ -76,7 +76,9 @@ func WithReadyPoll(d time.Duration) MonitorOption { return func(o *monitorOption
 // the next keeps its spacing from it: late checks never fire back to back. Queries are
 // evaluated at the provider's current time; the clock paces the ticks and stamps them. The
 // report is returned in every case; the error is ErrCannotWatch, ErrNotReady, ErrUnreachable
-// (each with decision inconclusive), or the context's error when ctx ended first.
+// (each with decision inconclusive), or the context's error when ctx ended first. Webhooks are
+// called as the package documentation says (ErrCannotWatch when one cannot be reached before the
+// watch).
 func Monitor(ctx context.Context, cfg *Config, p metrics.Provider, opts ...MonitorOption) (*Report, error) {
 	o := monitorOptions{clock: realClock{}, readyPoll: min(cfg.Interval, 5*time.Second)}
 	for _, opt := range opts {

@@ -332,6 +332,36 @@ func TestWebhookEffects(t *testing.T) {
 		assert.Empty(t, s.got("/gate"))
 	})
 
+	t.Run("while the promotion waits, a failed check still counts", func(t *testing.T) {
+		s := newHookServer(t, map[string]func(int, canary.WebhookPayload) (int, string){"/gate": always(http.StatusForbidden, "Forbidden")})
+		cfg := hookCanary(t, s, "    threshold: 1", "      - {name: gate, type: confirm-promotion, url: URL/gate}\n")
+		clock, p := newScripted(func(el time.Duration, _ string) (float64, error) {
+			if el >= 5*time.Minute {
+				return 50, nil
+			}
+			return 99.9, nil
+		})
+		r, err := canary.Monitor(context.Background(), cfg, p, canary.WithClock(clock))
+		require.NoError(t, err)
+		assert.Equal(t, canary.Rollback, r.Decision)
+		assert.Equal(t, []string{"check:pass", "check:pass", "check:pass", "check:pass", "check:fail"}, hookKinds(r))
+		assert.Len(t, s.got("/gate"), 2, "asked after the 3rd and 4th checks, not after the failed one")
+	})
+
+	t.Run("a rollback hook that does not answer does nothing", func(t *testing.T) {
+		s := newHookServer(t, map[string]func(int, canary.WebhookPayload) (int, string){
+			"/rollback": func(n int, _ canary.WebhookPayload) (int, string) {
+				time.Sleep(100 * time.Millisecond)
+				return http.StatusOK, "too late"
+			},
+		})
+		cfg := hookCanary(t, s, "", "      - {name: rb, type: rollback, url: URL/rollback, timeout: 20ms}\n")
+		r, err := runHooks(t, cfg)
+		require.NoError(t, err)
+		assert.Equal(t, canary.Success, r.Decision)
+		assert.Equal(t, `rollback "rb" no answer, no rollback: POST `+s.URL+`/rollback: no answer within the timeout of 20ms`, r.Ticks[0].Hooks[0].String())
+	})
+
 	t.Run("a rollback hook's 2xx rolls back at once", func(t *testing.T) {
 		s := newHookServer(t, map[string]func(int, canary.WebhookPayload) (int, string){
 			"/rollback": func(n int, _ canary.WebhookPayload) (int, string) {
