@@ -154,9 +154,9 @@ var ErrFinished = errors.New("the analysis has already decided")
 // the caller supplies each tick's time and observations (see the package documentation for the
 // counting semantics).
 type Engine struct {
-	cfg        *Config
-	report     *Report
-	confirmDue bool // the last tick reached the promotion point; confirm-promotion hooks must answer
+	cfg    *Config
+	report *Report
+	gate   promotionGate // the confirm-promotion hooks' state
 }
 
 // NewEngine starts an analysis of cfg.
@@ -265,19 +265,20 @@ func (e *Engine) conclude(at time.Time, t Tick, why string) Tick {
 			return t
 		}
 	}
+	if e.gated(at, t) {
+		return t // the confirm-promotion hooks decide (Confirm), or their approval did
+	}
 	switch {
 	case t.Unreachable >= e.cfg.Threshold:
 		r.Unreachable = true
 		e.decide(at, Inconclusive, fmt.Sprintf("Prometheus could not be reached for %d checks in a row (threshold %d): nothing was judged and nothing is reverted; last error: %s",
 			t.Unreachable, e.cfg.Threshold, lastUnreachable(t)))
-	case t.Kind == "" && t.Verdict == Pass && t.Passed >= e.cfg.PassesNeeded && len(e.cfg.calledHooks(HookConfirmPromotion)) > 0:
-		e.confirmDue = true // success waits for the confirm-promotion hooks (Confirm)
 	case t.Passed >= e.cfg.PassesNeeded && t.Kind == "" && len(e.cfg.calledHooks(HookConfirmPromotion)) == 0:
 		e.finish(at)
 	case at.Sub(e.start()) >= e.cfg.MaxDuration && r.WouldRollbackAt != nil:
 		e.finish(at) // a dry run that met the rollback rule: it would have rolled back
 	case at.Sub(e.start()) >= e.cfg.MaxDuration && r.WaitingPromotion:
-		e.decide(at, Inconclusive, fmt.Sprintf("maximum run time %s reached while the promotion waited for the confirm-promotion webhooks; nothing is reverted", e.cfg.MaxDuration))
+		e.decide(at, Inconclusive, e.gate.timeout(e.cfg.MaxDuration))
 	case at.Sub(e.start()) >= e.cfg.MaxDuration:
 		e.decide(at, Inconclusive, fmt.Sprintf("maximum run time %s reached with %d of the %d passing checks that reach the promotion point (%d failed, threshold %d; %d inconclusive)",
 			e.cfg.MaxDuration, t.Passed, e.cfg.PassesNeeded, t.FailedTotal, e.cfg.Threshold, countVerdict(r.Ticks, Indecisive)))

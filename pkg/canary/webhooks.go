@@ -59,7 +59,7 @@ var hookTypes = []struct {
 	{HookPreRollout, true, "called once the new version serves, before the first check, and again every interval until it answers 2xx; each failure is a failed check"},
 	{HookRollout, true, "called every interval before the metrics (load tests: Flagger's loadtester starts the command, or leaves it running); a failure fails that check"},
 	{HookConfirmTrafficIncrease, false, "not called: Flightline shifts no traffic (Flux runs the new version on every pod); use confirm-promotion to gate the success decision"},
-	{HookConfirmPromotion, true, "called after each passing check from the promotion point on; success waits until it answers 2xx (bounded by maxDuration: inconclusive, nothing reverted)"},
+	{HookConfirmPromotion, true, "called at the promotion point (blue/green: one check before) and, while it refuses, after later passing checks as Flagger asks again; success waits until it answers 2xx (bounded by maxDuration: inconclusive, nothing reverted)"},
 	{HookPostRollout, true, "called once with the final phase (Succeeded or Failed) when the decision is success or rollback; a failure is reported, the decision stands"},
 	{HookRollback, true, "called every interval before the checks; a 2xx answer rolls back at once"},
 	{HookEvent, false, "not called: Flightline emits no Kubernetes events; every check, webhook call and the decision are in the log, the step summary and the JSON report"},
@@ -601,19 +601,67 @@ func (e *Engine) phase() string {
 	return PhaseProgressing
 }
 
-// ConfirmDue says whether the last tick reached the promotion point and the confirm-promotion
-// hooks must answer (Confirm) before there is a decision.
-func (e *Engine) ConfirmDue() bool { return e.confirmDue }
+// promotionGate is where the confirm-promotion hooks stand, counted as Flagger's scheduler
+// counts them: progressive, asked after every passing check from the promotion point on; A/B,
+// the same, but after a refusal while already waiting Flagger steps an iteration back, so the
+// next passing check only counts it again and is not asked; blue/green, asked one check before
+// the promotion point (before Flagger's extra check) with the same step back, and an approval
+// promotes at the next passing check.
+type promotionGate struct {
+	due      bool      // the last tick asks: Confirm must be called
+	skip     bool      // the next passing check at the point is not asked (an iteration stepped back)
+	approved bool      // blue/green: approved, the next passing check promotes
+	refused  *HookCall // the last refusal
+}
 
-// Confirm records the confirm-promotion hooks' answers for the last tick: all 2xx, the decision
-// is success (as at any promotion point); otherwise the promotion waits, and the next passing
-// check asks again, until maxDuration makes the run inconclusive.
+// gated applies the gate to a concluded tick; true when it decided what happens next.
+func (e *Engine) gated(at time.Time, t Tick) bool {
+	if t.Kind != "" || t.Verdict != Pass || len(e.cfg.calledHooks(HookConfirmPromotion)) == 0 {
+		return false
+	}
+	g := &e.gate
+	if g.approved {
+		e.finish(at)
+		return true
+	}
+	point := e.cfg.PassesNeeded
+	if e.cfg.Strategy == BlueGreen {
+		point--
+	}
+	switch {
+	case t.Passed < point:
+		return false
+	case g.skip:
+		g.skip = false
+		return false
+	}
+	g.due = true
+	return true
+}
+
+func (g *promotionGate) timeout(maxDuration time.Duration) string {
+	last := ""
+	if g.refused != nil {
+		last = fmt.Sprintf(" %q (last: %s)", g.refused.Name, g.refused)
+	}
+	return fmt.Sprintf("maximum run time %s reached while the promotion waited for confirm-promotion webhook%s; nothing is reverted", maxDuration, last)
+}
+
+// ConfirmDue says whether the last tick reached the point where the confirm-promotion hooks
+// must answer (Confirm) before the run goes on.
+func (e *Engine) ConfirmDue() bool { return e.gate.due }
+
+// Confirm records the confirm-promotion hooks' answers for the last tick. All 200-202: the
+// decision is success (blue/green: at the next passing check, as Flagger's extra check);
+// otherwise the promotion waits and a later passing check asks again, until maxDuration makes
+// the run inconclusive.
 func (e *Engine) Confirm(at time.Time, calls []HookCall) (Tick, error) {
 	r := e.report
-	if !e.confirmDue || r.Decision != Running {
+	g := &e.gate
+	if !g.due || r.Decision != Running {
 		return Tick{}, errors.New("no promotion point awaits confirmation")
 	}
-	e.confirmDue = false
+	g.due = false
 	t := &r.Ticks[len(r.Ticks)-1]
 	t.Hooks = append(t.Hooks, calls...)
 	var refused *HookCall
@@ -623,13 +671,19 @@ func (e *Engine) Confirm(at time.Time, calls []HookCall) (Tick, error) {
 			break
 		}
 	}
-	if refused == nil {
+	switch {
+	case refused == nil && e.cfg.Strategy == BlueGreen:
+		g.approved = true
+	case refused == nil:
 		e.finish(at)
-		return *t, nil
+	default:
+		c := *refused
+		g.refused = &c
+		g.skip = r.WaitingPromotion && e.cfg.Strategy != Progressive
+		r.WaitingPromotion = true
 	}
-	r.WaitingPromotion = true
-	if at.Sub(e.start()) >= e.cfg.MaxDuration {
-		e.decide(at, Inconclusive, fmt.Sprintf("maximum run time %s reached while the promotion waited for confirm-promotion webhook %q (last: %s); nothing is reverted", e.cfg.MaxDuration, refused.Name, refused))
+	if r.Decision == Running && at.Sub(e.start()) >= e.cfg.MaxDuration {
+		e.decide(at, Inconclusive, g.timeout(e.cfg.MaxDuration))
 	}
 	return *t, nil
 }

@@ -300,13 +300,25 @@ func TestWebhookEffects(t *testing.T) {
 		r, err := runHooks(t, cfg)
 		require.NoError(t, err)
 		assert.Equal(t, canary.Success, r.Decision, r.Reason)
-		assert.Len(t, r.Ticks, 6, "3 checks to the promotion point, then asked again after each passing check")
+		// Blue/green, iterations 2 (3 checks): asked at check 2, refused; again at 3, refused
+		// (Flagger steps an iteration back); 4 only counts it again; 5 refused; 6; 7 approves;
+		// 8 is Flagger's extra check, and promotes.
+		assert.Len(t, r.Ticks, 8)
+		var asked []int
+		for _, tk := range r.Ticks {
+			for _, h := range tk.Hooks {
+				if h.Type == canary.HookConfirmPromotion {
+					asked = append(asked, tk.N)
+				}
+			}
+		}
+		assert.Equal(t, []int{2, 3, 5, 7}, asked)
 		assert.True(t, r.WaitingPromotion)
 		phases := []string{}
 		for _, p := range s.got("/rollback") {
 			phases = append(phases, p.Phase)
 		}
-		assert.Equal(t, []string{"Progressing", "Progressing", "Progressing", "WaitingPromotion", "WaitingPromotion", "WaitingPromotion"}, phases,
+		assert.Equal(t, []string{"Progressing", "Progressing", "WaitingPromotion", "WaitingPromotion", "WaitingPromotion", "WaitingPromotion", "WaitingPromotion", "WaitingPromotion"}, phases,
 			"the rollback hooks see the phase Flagger would be in")
 		for _, p := range s.got("/gate") {
 			assert.Equal(t, "Progressing", p.Phase, "Flagger sends Progressing to confirm-promotion hooks")
@@ -320,7 +332,7 @@ func TestWebhookEffects(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, canary.Inconclusive, r.Decision)
 		assert.Contains(t, r.Reason, `maximum run time 6m0s reached while the promotion waited for confirm-promotion webhook "gate" (last: confirm-promotion "gate" failed (HTTP 403): Forbidden); nothing is reverted`)
-		assert.Len(t, s.got("/gate"), 4)
+		assert.Len(t, s.got("/gate"), 3, "at checks 2, 3 and 5; 6 reaches maxDuration")
 	})
 
 	t.Run("confirm-promotion is not asked after a failed check", func(t *testing.T) {
@@ -345,7 +357,7 @@ func TestWebhookEffects(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, canary.Rollback, r.Decision)
 		assert.Equal(t, []string{"check:pass", "check:pass", "check:pass", "check:pass", "check:fail"}, hookKinds(r))
-		assert.Len(t, s.got("/gate"), 2, "asked after the 3rd and 4th checks, not after the failed one")
+		assert.Len(t, s.got("/gate"), 2, "asked at checks 2 and 3 (4 steps an iteration back), not after the failed one")
 	})
 
 	t.Run("a rollback hook that does not answer does nothing", func(t *testing.T) {
@@ -428,6 +440,53 @@ func TestWebhookEffects(t *testing.T) {
 		assert.Equal(t, canary.Success, r.Decision)
 		assert.Zero(t, s.requests)
 	})
+}
+
+// When the confirm-promotion hooks are asked and when their approval promotes, per strategy, as
+// Flagger's scheduler does it (fluxcd/flagger pkg/controller/scheduler.go runCanary, runAB,
+// runBlueGreen; scheduler_hooks.go runConfirmPromotionHooks steps an iteration back after a
+// refusal while already waiting).
+func TestConfirmPromotionPerStrategy(t *testing.T) {
+	tests := []struct {
+		name     string
+		analysis string
+		answers  []bool // the gate's answers, in order
+		asked    []int  // the checks at which it is asked
+		success  int    // the check that decides success
+	}{
+		{name: "progressive, approved at once", analysis: "    stepWeight: 25\n    maxWeight: 50\n", answers: []bool{true}, asked: []int{2}, success: 2},
+		{name: "progressive, every check while waiting", analysis: "    stepWeight: 25\n    maxWeight: 50\n", answers: []bool{false, false, false, true}, asked: []int{2, 3, 4, 5}, success: 5},
+		{name: "A/B, approved at once", analysis: "    iterations: 3\n    match: [{headers: {x-canary: {exact: insider}}}]\n", answers: []bool{true}, asked: []int{3}, success: 3},
+		{name: "A/B, every other check once waiting", analysis: "    iterations: 3\n    match: [{headers: {x-canary: {exact: insider}}}]\n", answers: []bool{false, false, false, true}, asked: []int{3, 4, 6, 8}, success: 8},
+		{name: "blue/green, asked before the extra check", analysis: "    iterations: 3\n", answers: []bool{true}, asked: []int{3}, success: 4},
+		{name: "blue/green, every other check once waiting", analysis: "    iterations: 3\n", answers: []bool{false, false, true}, asked: []int{3, 4, 6}, success: 7},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := engineConfig(t, tt.analysis+"    maxDuration: 1h\n")
+			cfg.Webhooks = []canary.Webhook{{Name: "gate", Type: canary.HookConfirmPromotion, Called: true}}
+			e := canary.NewEngine(cfg)
+			var asked []int
+			for n := 1; e.Decision() == canary.Running && n < 30; n++ {
+				at := t0.Add(time.Duration(n) * time.Minute)
+				_, err := e.Observe(at, []canary.Sample{{Metric: "request-success-rate", Result: canary.Value(99.9)}})
+				require.NoError(t, err)
+				if e.ConfirmDue() {
+					ok := tt.answers[len(asked)]
+					asked = append(asked, n)
+					_, err = e.Confirm(at, []canary.HookCall{{Name: "gate", Type: canary.HookConfirmPromotion, OK: ok, Attempts: 1, Status: map[bool]int{true: 200, false: 403}[ok]}})
+					require.NoError(t, err)
+				}
+			}
+			assert.Equal(t, tt.asked, asked)
+			assert.Equal(t, canary.Success, e.Decision())
+			assert.Len(t, e.Report().Ticks, tt.success)
+			rep, err := canary.Replay(e.Report())
+			require.NoError(t, err)
+			assert.Equal(t, e.Report().Reason, rep.Reason)
+			assert.Equal(t, tt.success, len(rep.Ticks))
+		})
+	}
 }
 
 // Timeouts and retries as Flagger's client (go-retryablehttp) applies them.
