@@ -516,6 +516,9 @@ func canarySummary(cfg *canary.Config, r *canary.Report, revertURL string, rever
 	for _, h := range r.PostRollout {
 		facts = append(facts, "post-rollout webhook — "+h.String())
 	}
+	if failed := eventFailures(r.Events); failed != "" {
+		facts = append(facts, failed)
+	}
 	facts = append(facts, fmt.Sprintf("rule (Flagger's): %s, a check every %s; a failed check does not advance; roll back when failed checks ≥ threshold %d", cfg.StrategyText(), cfg.Interval, cfg.Threshold)+
 		map[bool]string{true: fmt.Sprintf(" or %d fail in a row", cfg.MaxConsecutiveFailures), false: ""}[cfg.MaxConsecutiveFailures > 0]+
 		fmt.Sprintf("; at most %s", cfg.MaxDuration))
@@ -613,6 +616,22 @@ func thresholdText(m canary.Metric) string {
 		parts = append(parts, "≤ "+strconv.FormatFloat(*m.Max, 'g', -1, 64))
 	}
 	return strings.Join(parts, ", ") + " " + m.Unit
+}
+
+// eventFailures says how many event webhook calls failed, with the last failure.
+func eventFailures(calls []canary.HookCall) string {
+	var n int
+	var last canary.HookCall
+	for _, c := range calls {
+		if !c.OK {
+			n++
+			last = c
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("event webhooks — %d of %d calls failed; last: %s", n, len(calls), last)
 }
 
 // hooksCell lists a tick's webhook calls, each cleaned when it was recorded.

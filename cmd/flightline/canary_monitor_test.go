@@ -542,6 +542,8 @@ func TestCanaryMonitor_Webhooks(t *testing.T) {
 				return
 			}
 			w.WriteHeader(http.StatusAccepted)
+		case "/events":
+			w.WriteHeader(http.StatusServiceUnavailable)
 		case "/notify":
 			w.WriteHeader(http.StatusInternalServerError)
 			_, _ = w.Write([]byte("telegram bot down; token " + secret))
@@ -569,6 +571,7 @@ spec:
       - {name: rollback, type: rollback, url: "BASE/rollback/check"}
       - {name: notify, type: post-rollout, url: "BASE/notify"}
       - {name: start, type: confirm-rollout, url: "BASE/gate/halt"}
+      - {name: events, type: event, url: "BASE/events"}
 `
 	cfg := writeFile(t, "canary.yaml", strings.ReplaceAll(doc, "BASE", base))
 	report := filepath.Join(t.TempDir(), "r.json")
@@ -584,6 +587,7 @@ spec:
 	assert.Len(t, calls["/rollback/check"], 3, "before the pre-rollout step and each check")
 	assert.Equal(t, []string{"Succeeded"}, calls["/notify"])
 	assert.Empty(t, calls["/gate/halt"], "confirm-rollout is not called")
+	assert.Equal(t, []string{"Progressing", "Progressing", "Progressing", "Progressing", "Succeeded"}, calls["/events"], "the start, 3 ticks, the decision")
 	for _, a := range auth {
 		assert.Equal(t, "Basic "+base64.StdEncoding.EncodeToString([]byte("flagger:"+secret)), a, "the URL's credentials reach the hook")
 	}
@@ -591,6 +595,7 @@ spec:
 	assert.Contains(t, stderr, `pre-rollout step, no metric checks; webhooks: rollback "rollback" no rollback (HTTP 403); pre-rollout "smoke" ok (HTTP 200)`)
 	assert.Contains(t, stderr, `rollout "load-test" ok (HTTP 202)`)
 	assert.Contains(t, stderr, `post-rollout webhook — post-rollout "notify" failed (HTTP 500): telegram bot down; token ***`)
+	assert.Contains(t, stderr, `event webhooks — 5 of 5 calls failed; last: event "events" failed (HTTP 503)`)
 	assert.Contains(t, stderr, `spec.analysis.webhooks[5]: not applicable — webhook "start" (confirm-rollout) is not called`)
 	b, err := os.ReadFile(report)
 	require.NoError(t, err)

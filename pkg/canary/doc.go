@@ -52,8 +52,8 @@
 // hooks before every check (a 2xx rolls back), pre-rollout hooks as the first step (a failure is
 // a failed check), rollout hooks (load tests) before every check's metrics (a failure fails the
 // check), confirm-promotion hooks at the promotion point (success waits for a 2xx, bounded by
-// maxDuration), post-rollout hooks once with the final phase. confirm-rollout,
-// confirm-traffic-increase and event hooks are named and never called. A hook the runner cannot
-// reach before the watch is ErrCannotWatch. Every answer is recorded in its tick (Tick.Hooks),
-// so that Replay reaches the same decision.
+// maxDuration), post-rollout hooks once with the final phase, event hooks with each event of the
+// watch. confirm-rollout and confirm-traffic-increase hooks are named and never called. A hook
+// the runner cannot reach before the watch is ErrCannotWatch. Every answer that decides is
+// recorded in its tick (Tick.Hooks), so that Replay reaches the same decision.
 package canary

@@ -100,7 +100,7 @@ func Monitor(ctx context.Context, cfg *Config, p metrics.Provider, opts ...Monit
 		}
 		return p
 	}
-	hooks := newHookRunner(cfg, o.webhooks)
+	hooks := newHookRunner(cfg, o.webhooks, r)
 	if err := probe(ctx, cfg, p, route); err != nil {
 		e.Abort(o.clock.Now(), Clean(err.Error()))
 		return r, err
@@ -114,6 +114,13 @@ func Monitor(ctx context.Context, cfg *Config, p metrics.Provider, opts ...Monit
 			return r, err
 		}
 	}
+	emit := func(t Tick) {
+		hooks.tickEvent(ctx, e, t)
+		for _, f := range o.onTick {
+			f(t)
+		}
+	}
+	hooks.event(ctx, e.phase(), o.clock.Now(), eventNormal, fmt.Sprintf("Starting canary analysis for %s.%s", cfg.Target, cfg.Namespace))
 	next := r.ReadyAt
 	if hooks.prePending() {
 		next = next.Add(-cfg.Interval) // the pre-rollout step runs at readiness, as Flagger's first tick
@@ -143,9 +150,7 @@ func Monitor(ctx context.Context, cfg *Config, p metrics.Provider, opts ...Monit
 			return r, fmt.Errorf("canary %s: %w", cfg.Name, err)
 		}
 		if done {
-			for _, f := range o.onTick {
-				f(t)
-			}
+			emit(t)
 			continue
 		}
 		samples := make([]Sample, 0, len(cfg.Metrics))
@@ -179,14 +184,12 @@ func Monitor(ctx context.Context, cfg *Config, p metrics.Provider, opts ...Monit
 		if err != nil {
 			return r, fmt.Errorf("canary %s: %w", cfg.Name, err)
 		}
-		for _, f := range o.onTick {
-			f(t)
-		}
+		emit(t)
 	}
+	hooks.after(ctx, e, o.clock.Now())
 	if r.Unreachable {
 		return r, fmt.Errorf("canary %s: %w: %s", cfg.Name, ErrUnreachable, r.Reason)
 	}
-	hooks.after(ctx, r)
 	return r, nil
 }
 

@@ -38,6 +38,8 @@ type Report struct {
 	WaitingPromotion bool `json:"waitingPromotion,omitempty"`
 	// PostRollout are the post-rollout webhooks' answers, called once after the decision.
 	PostRollout []HookCall `json:"postRollout,omitempty"`
+	// Events are the event webhooks' answers: the watch's start, every check, the decision.
+	Events []HookCall `json:"events,omitempty"`
 }
 
 // WriteJSON writes the report as indented JSON.
@@ -80,6 +82,6 @@ func Replay(r *Report) (*Report, error) {
 	if cfg.SkipAnalysis && len(r.Ticks) == 0 {
 		e.Skip(r.DecidedAt)
 	}
-	e.report.PostRollout = r.PostRollout // recorded answers, not part of the decision
+	e.report.PostRollout, e.report.Events = r.PostRollout, r.Events // recorded answers, not part of the decision
 	return e.Report(), nil
 }

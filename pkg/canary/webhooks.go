@@ -62,7 +62,7 @@ var hookTypes = []struct {
 	{HookConfirmPromotion, true, "called at the promotion point (blue/green: one check before) and, while it refuses, after later passing checks as Flagger asks again; success waits until it answers 2xx (bounded by maxDuration: inconclusive, nothing reverted)"},
 	{HookPostRollout, true, "called once with the final phase (Succeeded or Failed) when the decision is success or rollback; a failure is reported, the decision stands"},
 	{HookRollback, true, "called every interval before the checks; a 2xx answer rolls back at once"},
-	{HookEvent, false, "not called: Flightline emits no Kubernetes events; every check, webhook call and the decision are in the log, the step summary and the JSON report"},
+	{HookEvent, true, "called for each event of the watch (its start, every check, the decision) with Flagger's eventMessage, eventType and timestamp; a failure is reported, never decided on"},
 }
 
 func hookType(typ string) (called bool, effect string, ok bool) {
@@ -506,16 +506,17 @@ type hookRunner struct {
 	cfg     *Config
 	caller  *WebhookCaller
 	preDone bool
+	report  *Report // where event answers are recorded
 }
 
-func newHookRunner(cfg *Config, caller *WebhookCaller) *hookRunner {
+func newHookRunner(cfg *Config, caller *WebhookCaller, r *Report) *hookRunner {
 	if len(cfg.calledHooks()) == 0 {
 		return nil
 	}
 	if caller == nil {
 		caller = NewWebhookCaller()
 	}
-	return &hookRunner{cfg: cfg, caller: caller, preDone: len(cfg.calledHooks(HookPreRollout)) == 0}
+	return &hookRunner{cfg: cfg, caller: caller, preDone: len(cfg.calledHooks(HookPreRollout)) == 0, report: r}
 }
 
 // reachable checks every called hook's host before the watch (ErrCannotWatch otherwise).
@@ -581,15 +582,64 @@ func (h *hookRunner) before(ctx context.Context, e *Engine, at time.Time) (calls
 
 // after calls the post-rollout hooks once, with the final phase, when the decision is a verdict
 // on the release (success or rollback, not in a dry run); a failure is recorded, not decided on.
-func (h *hookRunner) after(ctx context.Context, r *Report) {
-	if h == nil || r.DryRun || r.Aborted || ctx.Err() != nil {
+// Then the event hooks hear the decision.
+func (h *hookRunner) after(ctx context.Context, e *Engine, at time.Time) {
+	r := e.report
+	if h == nil || r.Aborted || ctx.Err() != nil {
 		return
 	}
 	phase := map[Decision]string{Success: PhaseSucceeded, Rollback: PhaseFailed}[r.Decision]
-	if phase == "" {
+	if phase != "" && !r.DryRun {
+		r.PostRollout = h.run(ctx, HookPostRollout, phase)
+	} else {
+		phase = e.phase()
+	}
+	typ := eventWarning
+	if r.Decision == Success {
+		typ = eventNormal
+	}
+	msg := fmt.Sprintf("Canary analysis %s: %s", r.Decision, r.Reason)
+	if r.DryRun {
+		msg = "Dry run, nothing is reverted. " + msg
+	}
+	h.event(ctx, phase, at, typ, msg)
+}
+
+// Kubernetes event types, as Flagger sends them in an event hook's metadata.eventType.
+const (
+	eventNormal  = "Normal"
+	eventWarning = "Warning"
+)
+
+// event sends an event to every event hook, as Flagger sends its Kubernetes events: metadata
+// eventMessage, eventType and timestamp (milliseconds since the epoch), then the hook's own
+// metadata for other keys. Failures are recorded in Report.Events, never decided on.
+func (h *hookRunner) event(ctx context.Context, phase string, at time.Time, typ, msg string) {
+	if h == nil || ctx.Err() != nil {
 		return
 	}
-	r.PostRollout = h.run(ctx, HookPostRollout, phase)
+	for _, w := range h.cfg.calledHooks(HookEvent) {
+		md := map[string]string{"eventMessage": msg, "eventType": typ, "timestamp": strconv.FormatInt(at.UnixMilli(), 10)}
+		for k, v := range w.Metadata {
+			if _, ok := md[k]; !ok {
+				md[k] = v
+			}
+		}
+		p := WebhookPayload{Name: h.cfg.Name, Namespace: h.cfg.Namespace, Phase: phase, Checksum: h.cfg.Checksum(), Metadata: md}
+		h.report.Events = append(h.report.Events, h.caller.Call(ctx, w, p))
+	}
+}
+
+// tickEvent sends a tick's log line as an event: Normal when it passed, Warning otherwise.
+func (h *hookRunner) tickEvent(ctx context.Context, e *Engine, t Tick) {
+	if h == nil {
+		return
+	}
+	typ := eventWarning
+	if t.Verdict == Pass {
+		typ = eventNormal
+	}
+	h.event(ctx, e.phase(), t.At, typ, t.String())
 }
 
 // phase is the canary phase Flagger would be in: WaitingPromotion once a confirm-promotion hook

@@ -423,15 +423,13 @@ func TestWebhookEffects(t *testing.T) {
 	t.Run("types that do not apply after Flux rolled out are named and never called", func(t *testing.T) {
 		s := newHookServer(t, nil)
 		cfg := hookCanary(t, s, "", `      - {name: start, type: confirm-rollout, url: URL/a}
-      - {name: step, type: confirm-traffic-increase, url: URL/b}
-      - {name: slack, type: event, url: URL/c, muteAlert: true}
+      - {name: step, type: confirm-traffic-increase, url: URL/b, muteAlert: true}
 `)
 		got := strings.Join(notes(cfg), "\n")
 		for _, want := range []string{
 			`spec.analysis.webhooks[0]: not applicable — webhook "start" (confirm-rollout) is not called: it gates the start of a rollout`,
 			`spec.analysis.webhooks[1]: not applicable — webhook "step" (confirm-traffic-increase) is not called: Flightline shifts no traffic`,
-			`spec.analysis.webhooks[2]: not applicable — webhook "slack" (event) is not called: Flightline emits no Kubernetes events`,
-			`spec.analysis.webhooks[2].muteAlert: not applicable — Flightline sends no alerts`,
+			`spec.analysis.webhooks[1].muteAlert: not applicable — Flightline sends no alerts`,
 		} {
 			assert.Contains(t, got, want)
 		}
@@ -440,6 +438,51 @@ func TestWebhookEffects(t *testing.T) {
 		assert.Equal(t, canary.Success, r.Decision)
 		assert.Zero(t, s.requests)
 	})
+}
+
+// Event hooks hear what Flagger would send as Kubernetes events: the start, every check, the
+// decision, with metadata eventMessage, eventType and timestamp (Flagger's CallEventWebhook in
+// fluxcd/flagger pkg/controller/webhook.go; the hook's own metadata fills other keys). A failing
+// event hook changes nothing.
+func TestWebhookEvents(t *testing.T) {
+	s := newHookServer(t, map[string]func(int, canary.WebhookPayload) (int, string){
+		"/events": func(n int, _ canary.WebhookPayload) (int, string) {
+			if n == 2 {
+				return http.StatusInternalServerError, "slack down"
+			}
+			return http.StatusAccepted, ""
+		},
+	})
+	cfg := hookCanary(t, s, "    threshold: 2", `      - name: slack
+        type: event
+        url: URL/events
+        metadata: {channel: releases, eventType: ignored}
+`)
+	clock, p := newScripted(func(el time.Duration, _ string) (float64, error) {
+		if el == 2*time.Minute {
+			return 50, nil
+		}
+		return 99.9, nil
+	})
+	r, err := canary.Monitor(context.Background(), cfg, p, canary.WithClock(clock))
+	require.NoError(t, err)
+	assert.Equal(t, canary.Success, r.Decision)
+	got := s.got("/events")
+	require.Len(t, got, 1+4+1, "the start, each of the 4 checks, the decision")
+	assert.Equal(t, map[string]string{"eventMessage": "Starting canary analysis for agent.agents", "eventType": "Normal", "timestamp": strconv.FormatInt(t0.UnixMilli(), 10), "channel": "releases"}, got[0].Metadata)
+	assert.Equal(t, "Warning", got[2].Metadata["eventType"], "the failed check")
+	assert.Contains(t, got[2].Metadata["eventMessage"], "tick 2 12:02:00 FAIL: request-success-rate fail (50% < min 99%)")
+	assert.Equal(t, strconv.FormatInt(t0.Add(2*time.Minute).UnixMilli(), 10), got[2].Metadata["timestamp"])
+	last := got[len(got)-1]
+	assert.Equal(t, "Succeeded", last.Phase)
+	assert.Equal(t, "Normal", last.Metadata["eventType"])
+	assert.Equal(t, "Canary analysis success: "+r.Reason, last.Metadata["eventMessage"])
+	require.Len(t, r.Events, 6)
+	assert.False(t, r.Events[2].OK)
+	assert.Equal(t, "slack down", r.Events[2].Detail)
+	rep, err := canary.Replay(r)
+	require.NoError(t, err)
+	assert.Equal(t, r.Events, rep.Events)
 }
 
 // When the confirm-promotion hooks are asked and when their approval promotes, per strategy, as
