@@ -110,7 +110,7 @@ func Monitor(ctx context.Context, cfg *Config, p metrics.Provider, opts ...Monit
 		return r, err
 	}
 	if cfg.ReadyQuery != "" {
-		if err := waitReady(ctx, cfg, p, o, e); err != nil {
+		if err := waitReady(ctx, cfg, p, o, e, hooks); err != nil {
 			return r, err
 		}
 	}
@@ -270,11 +270,12 @@ func observe(ctx context.Context, p metrics.Provider, query string) Observation 
 	return o
 }
 
-func waitReady(ctx context.Context, cfg *Config, p metrics.Provider, o monitorOptions, e *Engine) error {
+func waitReady(ctx context.Context, cfg *Config, p metrics.Provider, o monitorOptions, e *Engine, hooks *hookRunner) error {
 	r := e.Report()
 	q := "count(" + cfg.ReadyQuery + ")"
 	deadline := r.StartedAt.Add(cfg.ReadyTimeout)
 	var last string
+	var loaded time.Time // when the rollout hooks (load tests) were last called
 	for {
 		s, err := p.Query(ctx, q, time.Time{})
 		switch {
@@ -289,6 +290,10 @@ func waitReady(ctx context.Context, cfg *Config, p metrics.Provider, o monitorOp
 			last = "last error: " + Clean(err.Error())
 		}
 		now := o.clock.Now()
+		if hooks != nil && now.Before(deadline) && (loaded.IsZero() || now.Sub(loaded) >= cfg.Interval) {
+			loaded = now // no traffic yet: a load test may be all the traffic there is (recorded, not counted)
+			r.ReadyHooks = append(r.ReadyHooks, hooks.run(ctx, HookRollout, PhaseProgressing)...)
+		}
 		if !now.Before(deadline) {
 			who := "version"
 			if cfg.Version != "" {

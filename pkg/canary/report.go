@@ -38,6 +38,9 @@ type Report struct {
 	WaitingPromotion bool `json:"waitingPromotion,omitempty"`
 	// PostRollout are the post-rollout webhooks' answers, called once after the decision.
 	PostRollout []HookCall `json:"postRollout,omitempty"`
+	// ReadyHooks are the rollout hooks' answers while the monitor waited for the new version to
+	// serve (load tests that make the traffic it waits for): recorded, never counted.
+	ReadyHooks []HookCall `json:"readyHooks,omitempty"`
 	// Events are the event webhooks' answers: the watch's start, every check, the decision.
 	Events []HookCall `json:"events,omitempty"`
 }
@@ -82,6 +85,6 @@ func Replay(r *Report) (*Report, error) {
 	if cfg.SkipAnalysis && len(r.Ticks) == 0 {
 		e.Skip(r.DecidedAt)
 	}
-	e.report.PostRollout, e.report.Events = r.PostRollout, r.Events // recorded answers, not part of the decision
+	e.report.PostRollout, e.report.Events, e.report.ReadyHooks = r.PostRollout, r.Events, r.ReadyHooks // recorded answers, not part of the decision
 	return e.Report(), nil
 }

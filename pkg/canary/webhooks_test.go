@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/labrats-work/flightline/pkg/canary"
+	"github.com/labrats-work/flightline/pkg/metrics"
 )
 
 // hookServer is a local webhook receiver: each path answers from its script, given how many
@@ -740,4 +741,44 @@ func TestWebhookChecksum(t *testing.T) {
 	cfg.Version = "1.5.1"
 	assert.NotEqual(t, a, cfg.Checksum(), "another revision, another checksum")
 	assert.Empty(t, (&canary.Config{}).Checksum())
+}
+
+// A service whose only traffic is the load test: while the readiness gate waits for the new
+// version's series, the rollout hooks are called every interval (recorded, not counted), so the
+// traffic the gate waits for can start.
+func TestWebhookLoadTestWhileWaitingForReadiness(t *testing.T) {
+	s := newHookServer(t, map[string]func(int, canary.WebhookPayload) (int, string){"/": loadtester})
+	cfg := hookCanary(t, s, "    threshold: 1", `      - {name: load, url: URL/, metadata: {cmd: "hey -z 1m http://agent.agents/"}}
+`)
+	cfg.ReadyQuery = `http_requests_total{job="agent",version="1.5.0"}`
+	firstLoad := time.Duration(-1)
+	clock, p := newScripted(func(el time.Duration, q string) (float64, error) {
+		if !strings.HasPrefix(q, "count(") {
+			return 99.9, nil
+		}
+		if firstLoad < 0 && len(s.got("/")) > 0 {
+			firstLoad = el
+		}
+		if firstLoad >= 0 && el >= firstLoad+90*time.Second {
+			return 1, nil // the load test's requests reached the new version
+		}
+		return 0, metrics.ErrNoData
+	})
+	r, err := canary.Monitor(context.Background(), cfg, p, canary.WithClock(clock), canary.WithReadyPoll(5*time.Second))
+	require.NoError(t, err)
+	assert.Equal(t, canary.Success, r.Decision, r.Reason)
+	assert.Equal(t, t0.Add(95*time.Second), r.ReadyAt, "the first poll found nothing, the load test started, ready 90s later")
+	require.Len(t, r.ReadyHooks, 2, "at the first poll without traffic and one interval later")
+	assert.True(t, r.ReadyHooks[0].OK)
+	assert.Len(t, s.got("/"), 2+3, "while waiting, then before each of the 3 checks")
+
+	// With traffic from the start, nothing is called before the checks.
+	s2 := newHookServer(t, map[string]func(int, canary.WebhookPayload) (int, string){"/": loadtester})
+	cfg = hookCanary(t, s2, "", "      - {name: load, url: URL/, metadata: {cmd: hey}}\n")
+	cfg.ReadyQuery = `http_requests_total{job="agent",version="1.5.0"}`
+	clock, p = newScripted(func(time.Duration, string) (float64, error) { return 99.9, nil })
+	r, err = canary.Monitor(context.Background(), cfg, p, canary.WithClock(clock))
+	require.NoError(t, err)
+	assert.Empty(t, r.ReadyHooks)
+	assert.Len(t, s2.got("/"), 3)
 }
