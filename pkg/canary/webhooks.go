@@ -384,56 +384,66 @@ func (w *WebhookCaller) Call(ctx context.Context, h Webhook, p WebhookPayload) H
 	}
 	for attempt := 0; ; attempt++ {
 		call.Attempts = attempt + 1
-		status, detail, retry, wait := w.attempt(ctx, client, h, body, attempt)
+		a := w.attempt(ctx, client, h, body, attempt)
 		if w.redact != nil {
-			detail = Clean(w.redact(detail))
+			a.detail = Clean(w.redact(a.detail))
 		}
-		call.Status, call.Detail = status, detail
-		if status >= http.StatusOK && status <= http.StatusAccepted { // Flagger: above 202 is a failure
-			call.OK = true
+		call.Status, call.Detail, call.OK = a.status, a.detail, a.ok
+		if a.ok {
 			return call
 		}
-		if !retry || attempt >= h.Retries || ctx.Err() != nil {
+		if !a.retry || attempt >= h.Retries || ctx.Err() != nil {
 			return call
 		}
 		select {
 		case <-ctx.Done():
 			return call
-		case <-time.After(wait):
+		case <-time.After(a.wait):
 		}
 	}
 }
 
-// attempt makes one request. retry says whether Flagger's retry policy (go-retryablehttp's
-// default) tries again after this answer, wait how long it waits first.
-func (w *WebhookCaller) attempt(ctx context.Context, client *http.Client, h Webhook, body []byte, n int) (status int, detail string, retry bool, wait time.Duration) {
+// attempt is one request's outcome: ok is Flagger's success (HTTP 200 to 202, the answer
+// read); retry says whether Flagger's retry policy (go-retryablehttp's default) tries again,
+// wait how long it waits first.
+type attempt struct {
+	status int
+	detail string
+	ok     bool
+	retry  bool
+	wait   time.Duration
+}
+
+func (w *WebhookCaller) attempt(ctx context.Context, client *http.Client, h Webhook, body []byte, n int) attempt {
 	actx, cancel := context.WithTimeout(ctx, h.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(actx, http.MethodPost, h.URL, bytes.NewReader(body))
 	if err != nil {
-		return 0, "cannot build the request: " + Clean(unwrapURLError(err).Error()), false, 0
+		return attempt{detail: "cannot build the request: " + Clean(unwrapURLError(err).Error())}
 	}
 	req.Header.Set("Content-Type", "application/json")
-	wait = w.backoff(n, nil)
 	resp, err := client.Do(req)
 	if err != nil {
 		switch {
 		case ctx.Err() != nil:
-			return 0, "cancelled: " + ctx.Err().Error(), false, 0
+			return attempt{detail: "cancelled: " + ctx.Err().Error()}
 		case errors.Is(err, context.DeadlineExceeded) || actx.Err() != nil:
-			return 0, fmt.Sprintf("POST %s: no answer within the timeout of %s", h.Endpoint, h.Timeout), true, wait
+			return attempt{detail: fmt.Sprintf("POST %s: no answer within the timeout of %s", h.Endpoint, h.Timeout), retry: true, wait: w.backoff(n, nil)}
 		}
-		return 0, fmt.Sprintf("POST %s: %s", h.Endpoint, Clean(unwrapURLError(err).Error())), retryable(err), wait
+		return attempt{detail: fmt.Sprintf("POST %s: %s", h.Endpoint, Clean(unwrapURLError(err).Error())), retry: retryable(err), wait: w.backoff(n, nil)}
 	}
 	defer func() { _ = resp.Body.Close() }() // the answer has been read
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxHookBody))
-	status = resp.StatusCode
-	if err != nil {
-		return status, fmt.Sprintf("HTTP %d, reading the answer: %s", status, Clean(unwrapURLError(err).Error())), false, 0
+	a := attempt{status: resp.StatusCode}
+	if err != nil { // as in Flagger, an answer that cannot be read is a failure, not retried
+		a.detail = fmt.Sprintf("HTTP %d, reading the answer: %s", a.status, Clean(unwrapURLError(err).Error()))
+		return a
 	}
-	detail = Clean(string(b))
-	retry = status == http.StatusTooManyRequests || (status >= 500 && status != http.StatusNotImplemented)
-	return status, detail, retry, w.backoff(n, resp)
+	a.detail = Clean(string(b))
+	a.ok = a.status >= http.StatusOK && a.status <= http.StatusAccepted // Flagger: above 202 fails
+	a.retry = a.status == http.StatusTooManyRequests || (a.status >= 500 && a.status != http.StatusNotImplemented)
+	a.wait = w.backoff(n, resp)
+	return a
 }
 
 // backoff is the wait before attempt n+1: waitMin·2ⁿ up to waitMax, or Retry-After on a 429

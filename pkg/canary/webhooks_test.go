@@ -782,3 +782,24 @@ func TestWebhookLoadTestWhileWaitingForReadiness(t *testing.T) {
 	assert.Empty(t, r.ReadyHooks)
 	assert.Len(t, s2.got("/"), 3)
 }
+
+// A 200 whose answer is cut off is a failure, as Flagger reads it (its body read fails).
+func TestWebhookAnswerCutOff(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Length", "100")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte("partial"))
+		if hj, ok := w.(http.Hijacker); ok {
+			conn, _, err := hj.Hijack()
+			if err == nil {
+				_ = conn.Close()
+			}
+		}
+	}))
+	defer srv.Close()
+	got := canary.NewWebhookCaller().Call(context.Background(), canary.Webhook{Name: "h", Type: "rollout", URL: srv.URL, Endpoint: srv.URL, Timeout: 5 * time.Second, Retries: 2}, canary.WebhookPayload{})
+	assert.False(t, got.OK)
+	assert.Equal(t, 200, got.Status)
+	assert.Equal(t, 1, got.Attempts)
+	assert.Contains(t, got.Detail, "HTTP 200, reading the answer: unexpected EOF")
+}
