@@ -803,3 +803,22 @@ func TestWebhookAnswerCutOff(t *testing.T) {
 	assert.Equal(t, 1, got.Attempts)
 	assert.Contains(t, got.Detail, "HTTP 200, reading the answer: unexpected EOF")
 }
+
+// One webhook call to a local loadtester-like server: payload, POST, bounded read.
+func BenchmarkWebhookCall(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	c := canary.NewWebhookCaller(canary.WithHTTPClient(srv.Client()))
+	h := canary.Webhook{Name: "load", Type: canary.HookRollout, URL: srv.URL, Endpoint: srv.URL, Timeout: 5 * time.Second}
+	p := canary.WebhookPayload{Name: "agent", Namespace: "agents", Phase: canary.PhaseProgressing, Checksum: "65859d8f96",
+		Metadata: map[string]string{"type": "cmd", "cmd": "hey -z 1m -q 10 -c 2 http://agent-canary.agents:8080/"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if got := c.Call(context.Background(), h, p); !got.OK {
+			b.Fatal(got)
+		}
+	}
+}
