@@ -745,9 +745,6 @@ func (p *parser) config(root *yaml.Node, templates []*metricTemplate, o parseOpt
 		if len(c.Webhooks) == 0 {
 			return nil, p.errAt(a, ap+".metrics", "at least one metric is required (an analysis without metrics or webhooks checks nothing); built-ins: %s", strings.Join(BuiltinNames(), ", "))
 		}
-		if !c.decidesOnHooks() {
-			p.note(c, ap+".metrics", NoteDiffers, "no metrics and no pre-rollout or rollout webhook that Flightline calls: every check passes and the run ends in success after %d checks", c.PassesNeeded)
-		}
 	}
 	if c.ReadyQuery == "" && c.Version != "" {
 		c.ReadyQuery = versionReadyQuery(c.Selector, c.Version)

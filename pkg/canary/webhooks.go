@@ -278,11 +278,6 @@ func (c *Config) calledHooks(types ...string) []Webhook {
 	return out
 }
 
-// decidesOnHooks says whether a webhook that Flightline calls takes part in each check.
-func (c *Config) decidesOnHooks() bool {
-	return len(c.calledHooks(HookPreRollout, HookRollout)) > 0
-}
-
 // Checksum identifies the watched revision in webhook payloads, as Flagger's checksum (a hash of
 // the canary's last applied spec and tracked configs) does: an FNV-32a hash of the version and
 // the digest, written as Flagger writes its hashes. Empty when neither is known.
