@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -821,4 +822,22 @@ func BenchmarkWebhookCall(b *testing.B) {
 			b.Fatal(got)
 		}
 	}
+}
+
+// disableTLS skips verifying the hook's certificate; without it an unknown authority is a
+// failure that is not retried (go-retryablehttp's policy).
+func TestWebhookDisableTLS(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is the point
+	srv.StartTLS()
+	defer srv.Close()
+	c := canary.NewWebhookCaller(canary.WithRetryWait(time.Millisecond, time.Millisecond))
+	h := canary.Webhook{Name: "h", Type: "rollout", URL: srv.URL, Endpoint: srv.URL, Timeout: 5 * time.Second, Retries: 3}
+	got := c.Call(context.Background(), h, canary.WebhookPayload{})
+	assert.False(t, got.OK)
+	assert.Equal(t, 1, got.Attempts, "a certificate from an unknown authority is not retried")
+	assert.Contains(t, got.Detail, "certificate")
+	h.DisableTLS = true
+	got = c.Call(context.Background(), h, canary.WebhookPayload{})
+	assert.True(t, got.OK, got.String())
 }
