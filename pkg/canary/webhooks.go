@@ -343,26 +343,49 @@ func NewWebhookCaller(opts ...WebhookOption) *WebhookCaller {
 }
 
 // Reachable connects to the hook's host and port, sending nothing (a call could start a test):
-// before a watch, a hook this runner cannot reach is "cannot watch", never a failed check.
+// before a watch, a hook this runner cannot reach is "cannot watch", never a failed check. When
+// the HTTP client's transport sends the hook's requests through a proxy, the proxy is what must
+// answer.
 func (w *WebhookCaller) Reachable(ctx context.Context, h Webhook) error {
 	u, err := url.Parse(h.URL)
 	if err != nil || u.Host == "" {
 		return fmt.Errorf("webhook %q (%s): not an http(s) URL", h.Name, h.Type)
 	}
-	port := u.Port()
+	target, via := u, ""
+	if proxy := w.proxyFor(u); proxy != nil {
+		target, via = proxy, " through its proxy "+endpoint(proxy)
+	}
+	port := target.Port()
 	if port == "" {
-		port = map[string]string{"https": "443"}[u.Scheme]
+		port = map[string]string{"https": "443"}[target.Scheme]
 		if port == "" {
 			port = "80"
 		}
 	}
 	dctx, cancel := context.WithTimeout(ctx, min(h.Timeout, DefaultWebhookTimeout))
 	defer cancel()
-	conn, err := w.dial(dctx, "tcp", net.JoinHostPort(u.Hostname(), port))
+	conn, err := w.dial(dctx, "tcp", net.JoinHostPort(target.Hostname(), port))
 	if err != nil {
-		return fmt.Errorf("webhook %q (%s) at %s cannot be reached from this runner: %s", h.Name, h.Type, h.Endpoint, Clean(err.Error()))
+		return fmt.Errorf("webhook %q (%s) at %s cannot be reached from this runner%s: %s", h.Name, h.Type, h.Endpoint, via, Clean(unwrapURLError(err).Error()))
 	}
 	return conn.Close()
+}
+
+// proxyFor is the proxy the client's transport would use for u, or nil.
+func (w *WebhookCaller) proxyFor(u *url.URL) *url.URL {
+	rt := w.client.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	tr, ok := rt.(*http.Transport)
+	if !ok || tr.Proxy == nil {
+		return nil
+	}
+	p, err := tr.Proxy(&http.Request{Method: http.MethodPost, URL: u, Header: http.Header{}})
+	if err != nil || p == nil {
+		return nil
+	}
+	return p
 }
 
 // Call posts p to the hook and returns what it answered; it never fails otherwise.

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -695,9 +696,10 @@ func TestWebhookUnreachable(t *testing.T) {
 	}
 
 	// An unknown host: the DNS error is named.
-	c := canary.NewWebhookCaller(canary.WithDialer(func(context.Context, string, string) (net.Conn, error) {
-		return nil, errors.New("dial tcp: lookup flagger-loadtester.test: no such host")
-	}))
+	c := canary.NewWebhookCaller(canary.WithHTTPClient(&http.Client{Transport: &http.Transport{}}), // no proxy from the environment
+		canary.WithDialer(func(context.Context, string, string) (net.Conn, error) {
+			return nil, errors.New("dial tcp: lookup flagger-loadtester.test: no such host")
+		}))
 	err = c.Reachable(context.Background(), canary.Webhook{Name: "lt", Type: "rollout", URL: "http://flagger-loadtester.test/", Endpoint: "http://flagger-loadtester.test/", Timeout: time.Second})
 	require.Error(t, err)
 	assert.Equal(t, `webhook "lt" (rollout) at http://flagger-loadtester.test/ cannot be reached from this runner: dial tcp: lookup flagger-loadtester.test: no such host`, err.Error())
@@ -840,4 +842,20 @@ func TestWebhookDisableTLS(t *testing.T) {
 	h.DisableTLS = true
 	got = c.Call(context.Background(), h, canary.WebhookPayload{})
 	assert.True(t, got.OK, got.String())
+}
+
+// Behind a proxy, the proxy is what must answer before the watch.
+func TestWebhookReachableThroughProxy(t *testing.T) {
+	var dialed []string
+	proxy, err := url.Parse("http://user:pw@proxy.internal:3128")
+	require.NoError(t, err)
+	client := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(proxy)}}
+	c := canary.NewWebhookCaller(canary.WithHTTPClient(client), canary.WithDialer(func(_ context.Context, _, addr string) (net.Conn, error) {
+		dialed = append(dialed, addr)
+		return nil, errors.New("connection refused")
+	}))
+	err = c.Reachable(context.Background(), canary.Webhook{Name: "lt", Type: "rollout", URL: "http://flagger-loadtester.test/", Endpoint: "http://flagger-loadtester.test/", Timeout: time.Second})
+	require.Error(t, err)
+	assert.Equal(t, []string{"proxy.internal:3128"}, dialed)
+	assert.Equal(t, `webhook "lt" (rollout) at http://flagger-loadtester.test/ cannot be reached from this runner through its proxy http://proxy.internal:3128: connection refused`, err.Error())
 }
