@@ -612,7 +612,7 @@ spec:
 	outs, err = actions.ParseOutputs(stdout)
 	require.NoError(t, err)
 	assert.Equal(t, "rollback", outs["decision"])
-	assert.Equal(t, "webhook rollback: answered HTTP 200, a rollback", outs["failed-checks"])
+	assert.Equal(t, "webhook rollback: answered HTTP 200 (a manual rollback)", outs["failed-checks"])
 	mu.Lock()
 	assert.Equal(t, []string{"Failed"}, calls["/notify"])
 	assert.Empty(t, calls["/smoke"], "the rollback hook answered first")

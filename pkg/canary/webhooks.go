@@ -857,7 +857,7 @@ func hookFailures(ticks []Tick) []string {
 	for _, k := range order {
 		a := seen[k]
 		if a.last.Type == HookRollback {
-			out = append(out, fmt.Sprintf("webhook %s: answered HTTP %d, a rollback", a.last.Name, a.last.Status))
+			out = append(out, fmt.Sprintf("webhook %s: answered HTTP %d (a manual rollback)", a.last.Name, a.last.Status))
 			continue
 		}
 		out = append(out, fmt.Sprintf("webhook %s (%s): failed %d of %d checks; last: %s", a.last.Name, a.last.Type, a.n, len(ticks), a.last))

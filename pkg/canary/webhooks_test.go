@@ -394,7 +394,7 @@ func TestWebhookEffects(t *testing.T) {
 		assert.Equal(t, `rollback webhook "rollback-gate" answered HTTP 200`, r.Reason)
 		assert.Equal(t, []string{"check:pass", "check:pass", "rollback:fail"}, hookKinds(r))
 		assert.Zero(t, r.Ticks[2].FailedTotal, "a manual rollback counts no failed check, as in Flagger")
-		assert.Equal(t, []string{"webhook rollback-gate: answered HTTP 200, a rollback"}, r.FailedChecks)
+		assert.Equal(t, []string{"webhook rollback-gate: answered HTTP 200 (a manual rollback)"}, r.FailedChecks)
 		require.Len(t, s.got("/notify"), 1)
 		assert.Equal(t, canary.PhaseFailed, s.got("/notify")[0].Phase)
 	})
