@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -259,9 +260,17 @@ func runCanaryMonitor(ctx context.Context, a *app, o canaryMonitorOptions) error
 	if cfg.ReadyQuery != "" {
 		a.rt.Logf("waiting up to %s for readyQuery %s", cfg.ReadyTimeout, cfg.ReadyQuery)
 	}
+	for _, w := range cfg.Webhooks {
+		if u, err := url.Parse(w.URL); err == nil && u.User != nil {
+			if pass, ok := u.User.Password(); ok && pass != "" {
+				a.rt.Mask(pass) // a webhook's basic auth, in case an answer echoes it
+			}
+		}
+	}
 	report, monErr := canary.Monitor(ctx, cfg, prov, canary.WithTickFunc(func(t canary.Tick) {
 		a.rt.Logf("%s", t.String())
-	}), canary.WithMetricProvider(func(m canary.Metric) metrics.Provider { return perMetric[metricKey[m.Name]] }))
+	}), canary.WithMetricProvider(func(m canary.Metric) metrics.Provider { return perMetric[metricKey[m.Name]] }),
+		canary.WithWebhookCaller(canary.NewWebhookCaller(canary.WithRedactor(a.rt.Redact))))
 	a.rt.Logf("decision: %s (%s)", report.Decision, report.Reason)
 
 	var revertURL string
@@ -520,6 +529,12 @@ func canarySummary(cfg *canary.Config, r *canary.Report, revertURL string, rever
 	for _, fc := range r.FailedChecks {
 		facts = append(facts, "failed check — "+fc)
 	}
+	for _, h := range r.PostRollout {
+		facts = append(facts, "post-rollout webhook — "+h.String())
+	}
+	if failed := eventFailures(r.Events); failed != "" {
+		facts = append(facts, failed)
+	}
 	facts = append(facts, fmt.Sprintf("rule (Flagger's): %s, a check every %s; a failed check does not advance; roll back when failed checks ≥ threshold %d", cfg.StrategyText(), cfg.Interval, cfg.Threshold)+
 		map[bool]string{true: fmt.Sprintf(" or %d fail in a row", cfg.MaxConsecutiveFailures), false: ""}[cfg.MaxConsecutiveFailures > 0]+
 		fmt.Sprintf("; at most %s", cfg.MaxDuration))
@@ -540,12 +555,25 @@ func canarySummary(cfg *canary.Config, r *canary.Report, revertURL string, rever
 	for _, m := range cfg.Metrics {
 		header = append(header, fmt.Sprintf("%s (%s)", m.Name, thresholdText(m)))
 	}
+	hooks := false
+	for _, t := range r.Ticks {
+		hooks = hooks || len(t.Hooks) > 0
+	}
+	if hooks {
+		header = append(header, "webhooks")
+	}
 	header = append(header, "tick", "failed", "in a row")
 	var rows [][]string
 	for _, t := range r.Ticks {
 		row := []string{strconv.Itoa(t.N), t.At.UTC().Format("15:04:05")}
 		for _, c := range t.Checks {
 			row = append(row, checkCell(c))
+		}
+		for len(row) < 2+len(cfg.Metrics) { // the pre-rollout step, a rollback webhook: no metric checks
+			row = append(row, "— ("+t.Kind+" step)")
+		}
+		if hooks {
+			row = append(row, hooksCell(t.Hooks))
 		}
 		row = append(row, string(t.Verdict), strconv.Itoa(t.FailedTotal), strconv.Itoa(t.Consecutive))
 		rows = append(rows, row)
@@ -560,7 +588,9 @@ func canarySummary(cfg *canary.Config, r *canary.Report, revertURL string, rever
 		missing := 0
 		for j, t := range r.Ticks {
 			values[j] = math.NaN()
-			if c := t.Checks[i]; c.Result.Outcome == canary.GotValue {
+			if i >= len(t.Checks) {
+				missing++
+			} else if c := t.Checks[i]; c.Result.Outcome == canary.GotValue {
 				values[j] = float64(c.Result.Value)
 			} else {
 				missing++
@@ -602,6 +632,31 @@ func thresholdText(m canary.Metric) string {
 		parts = append(parts, "≤ "+strconv.FormatFloat(*m.Max, 'g', -1, 64))
 	}
 	return strings.Join(parts, ", ") + " " + m.Unit
+}
+
+// eventFailures says how many event webhook calls failed, with the last failure.
+func eventFailures(calls []canary.HookCall) string {
+	var n int
+	var last canary.HookCall
+	for _, c := range calls {
+		if !c.OK {
+			n++
+			last = c
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("event webhooks — %d of %d calls failed; last: %s", n, len(calls), last)
+}
+
+// hooksCell lists a tick's webhook calls, each cleaned when it was recorded.
+func hooksCell(calls []canary.HookCall) string {
+	parts := make([]string, len(calls))
+	for i, c := range calls {
+		parts[i] = c.String()
+	}
+	return strings.Join(parts, "; ")
 }
 
 func checkCell(c canary.Check) string {

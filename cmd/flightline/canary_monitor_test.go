@@ -364,7 +364,7 @@ spec:
 		"run: canary, stepWeight 10 up to maxWeight 50: 5 passing checks; a check every 30s",
 		`query: sum(rate(errors_total{namespace="prod",version="1.5.0"}[1m]))`, // the prod template, not istio-system's
 		"from MetricTemplate prod/error-rate (" + filepath.Join(dir, "templates.yaml") + ")",
-		`webhook "load-test" (rollout): not called`,
+		`webhook "load-test" (rollout, http://flagger-loadtester.test/, timeout 10s, retries 0): called every interval before the metrics`,
 		"spec.analysis.alerts: not applicable",
 		`readiness: wait up to 10m0s until count({version="1.5.0"}) > 0`,
 	} {
@@ -503,4 +503,120 @@ spec:
 		}
 	}
 	assert.NotContains(t, artifacts["PR and commit bodies"], `<!-- flightline:promotion {"v":1} -->`)
+}
+
+// A Flagger Canary with webhooks through the command: the hooks are called at the points the
+// README's mapping gives them, their answers are in the log and the summary, and a hook URL's
+// credentials reach the hook and nothing else.
+func TestCanaryMonitor_Webhooks(t *testing.T) {
+	promURL, _ := fakeProm(t)
+	const secret = "hook-s3cret"
+	var mu sync.Mutex
+	calls := map[string][]string{}
+	var auth []string
+	rollbackNow := false
+	hooks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p canary.WebhookPayload
+		if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		calls[r.URL.Path] = append(calls[r.URL.Path], p.Phase)
+		auth = append(auth, r.Header.Get("Authorization"))
+		switch r.URL.Path {
+		case "/rollback/check":
+			if !rollbackNow {
+				w.WriteHeader(http.StatusForbidden)
+			}
+		case "/":
+			if p.Metadata["cmd"] == "" { // as Flagger's loadtester
+				w.WriteHeader(http.StatusBadRequest)
+				return
+			}
+			w.WriteHeader(http.StatusAccepted)
+		case "/events":
+			w.WriteHeader(http.StatusServiceUnavailable)
+		case "/notify":
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = w.Write([]byte("telegram bot down; token " + secret))
+		}
+	}))
+	defer hooks.Close()
+	base := strings.Replace(hooks.URL, "http://", "http://flagger:"+secret+"@", 1)
+	doc := `apiVersion: flagger.app/v1beta1
+kind: Canary
+metadata: {name: agent, namespace: agents}
+spec:
+  targetRef: {apiVersion: apps/v1, kind: Deployment, name: agent}
+  analysis:
+    interval: 1s
+    iterations: 1
+    threshold: 1
+    selector: job="agent"
+    metrics:
+      - name: request-success-rate
+        thresholdRange: {min: 99}
+    webhooks:
+      - {name: smoke, type: pre-rollout, url: "BASE/smoke", timeout: 5s}
+      - {name: load-test, url: "BASE/", timeout: 5s, metadata: {type: cmd, cmd: "hey -z 1m -q 10 -c 2 http://agent-canary.agents/"}}
+      - {name: gate, type: confirm-promotion, url: "BASE/gate/approve"}
+      - {name: rollback, type: rollback, url: "BASE/rollback/check"}
+      - {name: notify, type: post-rollout, url: "BASE/notify"}
+      - {name: start, type: confirm-rollout, url: "BASE/gate/halt"}
+      - {name: events, type: event, url: "BASE/events"}
+`
+	cfg := writeFile(t, "canary.yaml", strings.ReplaceAll(doc, "BASE", base))
+	report := filepath.Join(t.TempDir(), "r.json")
+	code, stdout, stderr := runCLI(t, nil, "canary-monitor", "--config", cfg, "--prometheus-url", promURL, "--version", "1.5.0", "--rollback=false", "--report", report)
+	require.Equal(t, 0, code, stderr)
+	outs, err := actions.ParseOutputs(stdout)
+	require.NoError(t, err)
+	assert.Equal(t, "success", outs["decision"])
+	mu.Lock()
+	assert.Equal(t, []string{"Progressing"}, calls["/smoke"])
+	assert.Len(t, calls["/"], 2, "the load test before each of the 2 checks")
+	assert.Equal(t, []string{"Progressing"}, calls["/gate/approve"])
+	assert.Len(t, calls["/rollback/check"], 3, "before the pre-rollout step and each check")
+	assert.Equal(t, []string{"Succeeded"}, calls["/notify"])
+	assert.Empty(t, calls["/gate/halt"], "confirm-rollout is not called")
+	assert.Equal(t, []string{"Progressing", "Progressing", "Progressing", "Progressing", "Succeeded"}, calls["/events"], "the start, 3 ticks, the decision")
+	for _, a := range auth {
+		assert.Equal(t, "Basic "+base64.StdEncoding.EncodeToString([]byte("flagger:"+secret)), a, "the URL's credentials reach the hook")
+	}
+	mu.Unlock()
+	assert.Contains(t, stderr, `pre-rollout step, no metric checks; webhooks: rollback "rollback" no rollback (HTTP 403); pre-rollout "smoke" ok (HTTP 200)`)
+	assert.Contains(t, stderr, `rollout "load-test" ok (HTTP 202)`)
+	assert.Contains(t, stderr, `post-rollout webhook — post-rollout "notify" failed (HTTP 500): telegram bot down; token ***`)
+	assert.Contains(t, stderr, `event webhooks — 5 of 5 calls failed; last: event "events" failed (HTTP 503)`)
+	assert.Contains(t, stderr, `spec.analysis.webhooks[5]: not applicable — webhook "start" (confirm-rollout) is not called`)
+	b, err := os.ReadFile(report)
+	require.NoError(t, err)
+	for _, out := range []string{stdout, stderr, string(b)} {
+		assert.NotContains(t, out, secret)
+	}
+
+	// A rollback hook that answers 2xx: decision rollback, exit 2.
+	mu.Lock()
+	rollbackNow, calls = true, map[string][]string{}
+	mu.Unlock()
+	code, stdout, stderr = runCLI(t, nil, "canary-monitor", "--config", cfg, "--prometheus-url", promURL, "--rollback=false", "--report", report)
+	assert.Equal(t, 2, code, stderr)
+	outs, err = actions.ParseOutputs(stdout)
+	require.NoError(t, err)
+	assert.Equal(t, "rollback", outs["decision"])
+	assert.Equal(t, "webhook rollback: answered HTTP 200 (a manual rollback)", outs["failed-checks"])
+	mu.Lock()
+	assert.Equal(t, []string{"Failed"}, calls["/notify"])
+	assert.Empty(t, calls["/smoke"], "the rollback hook answered first")
+	mu.Unlock()
+
+	// A hook this runner cannot reach: exit 1 before the watch, saying where webhooks work.
+	hooks.Close()
+	code, _, stderr = runCLI(t, nil, "canary-monitor", "--config", cfg, "--prometheus-url", promURL, "--rollback=false", "--report", report)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "cannot be reached from this runner")
+	assert.Contains(t, stderr, "self-hosted runners inside the cluster's network")
+	assert.NotContains(t, stderr, secret)
 }

@@ -101,13 +101,6 @@ type Note struct {
 
 func (n Note) String() string { return fmt.Sprintf("%s: %s — %s", n.Field, n.Status, n.Detail) }
 
-// Webhook is one of spec.analysis.webhooks, recorded so that the summary names it: Flightline
-// does not call webhooks yet.
-type Webhook struct {
-	Name string `json:"name"`
-	Type string `json:"type"`
-}
-
 // Config is a parsed, defaulted and validated canary analysis.
 type Config struct {
 	Source       string `json:"source"`    // file name the config came from
@@ -728,18 +721,8 @@ func (p *parser) config(root *yaml.Node, templates []*metricTemplate, o parseOpt
 		zero := 0.0
 		defMinReq = &zero
 	}
-	if wh := get(a, "webhooks"); wh != nil {
-		if wh.Kind != yaml.SequenceNode {
-			return nil, p.errAt(wh, ap+".webhooks", "want a list")
-		}
-		for i, w := range wh.Content {
-			hook := Webhook{Name: scalar(get(w, "name")), Type: scalar(get(w, "type"))}
-			if hook.Type == "" {
-				hook.Type = "rollout"
-			}
-			c.Webhooks = append(c.Webhooks, hook)
-			p.note(c, fmt.Sprintf("%s.webhooks[%d]", ap, i), NoteNotYet, "webhook %q (%s) is not called: Flightline does not run webhooks yet; the decision rests on the metrics alone", hook.Name, hook.Type)
-		}
+	if err := p.webhooks(c, get(a, "webhooks"), ap+".webhooks"); err != nil {
+		return nil, err
 	}
 	ms := get(a, "metrics")
 	if ms != nil && ms.Kind != yaml.SequenceNode {
@@ -766,7 +749,6 @@ func (p *parser) config(root *yaml.Node, templates []*metricTemplate, o parseOpt
 		if len(c.Webhooks) == 0 {
 			return nil, p.errAt(a, ap+".metrics", "at least one metric is required (an analysis without metrics or webhooks checks nothing); built-ins: %s", strings.Join(BuiltinNames(), ", "))
 		}
-		p.note(c, ap+".metrics", NoteNotYet, "no metrics: Flagger would decide on the webhooks alone, which Flightline does not call yet; every check passes on metrics and the run ends in success after %d checks", c.PassesNeeded)
 	}
 	if c.ReadyQuery == "" && c.Version != "" {
 		c.ReadyQuery = versionReadyQuery(c.Selector, c.Version)

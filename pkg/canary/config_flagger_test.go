@@ -30,8 +30,6 @@ func TestParseConfigFlaggerShapes(t *testing.T) {
 		{file: "mesh-progressive.yaml", strategy: canary.Progressive, passes: 3, threshold: 4, notes: []string{
 			"spec.autoscalerRef: not applicable",
 			"spec.progressDeadlineSeconds: not applicable",
-			`spec.analysis.webhooks[0]: not yet — webhook "smoke" (pre-rollout) is not called`,
-			`spec.analysis.webhooks[1]: not yet — webhook "traffic" (rollout) is not called`,
 			"spec.analysis.metrics[0]: differs — built-in request-success-rate is measured on the app's own http_* series (the selector), not on istio's metrics as Flagger would",
 		}},
 		{file: "bluegreen-kubernetes.yaml", strategy: canary.BlueGreen, passes: 7, threshold: 3},
@@ -52,12 +50,17 @@ func TestParseConfigFlaggerShapes(t *testing.T) {
 			assert.Equal(t, 800.0, *cfg.Metrics[1].Max)
 			assert.Equal(t, 2.5, *cfg.Metrics[2].Max)
 		}},
-		{file: "webhooks-only.yaml", strategy: canary.BlueGreen, passes: 4, threshold: 2, notes: []string{
-			`spec.analysis.webhooks[0]: not yet — webhook "conformance" (pre-rollout) is not called`,
-			"spec.analysis.metrics: not yet — no metrics: Flagger would decide on the webhooks alone",
-		}, check: func(t *testing.T, cfg *canary.Config) {
+		{file: "webhooks-only.yaml", strategy: canary.BlueGreen, passes: 4, threshold: 2, check: func(t *testing.T, cfg *canary.Config) {
 			assert.Empty(t, cfg.Metrics)
+			assert.Empty(t, cfg.Notes, "Flagger decides on the webhooks alone, and so does Flightline")
+			require.Len(t, cfg.Webhooks, 1)
+			assert.Equal(t, canary.Webhook{Name: "conformance", Type: "pre-rollout", URL: "http://tester.agents/", Endpoint: "http://tester.agents/",
+				Timeout: 3 * time.Minute, Metadata: map[string]string{"type": "helm", "cmd": "test agent --cleanup"}, Called: true}, cfg.Webhooks[0])
 			e := canary.NewEngine(cfg)
+			pre, err := e.PreRollout(t0, []canary.HookCall{{Name: "conformance", Type: "pre-rollout", OK: true, Status: 200, Attempts: 1}})
+			require.NoError(t, err)
+			assert.Equal(t, canary.Pass, pre.Verdict)
+			assert.Zero(t, pre.Passed, "the pre-rollout step does not advance")
 			for i := range cfg.PassesNeeded {
 				tk, err := e.Observe(t0.Add(cfg.Interval*time.Duration(i+1)), nil)
 				require.NoError(t, err)

@@ -6,7 +6,7 @@ import (
 )
 
 // Describe says, in plain text, what the monitor will do with cfg: how Flagger would run it,
-// each check with its query and thresholds, the readiness gate, the webhooks it does not call,
+// each check with its query and thresholds, the readiness gate, what it does with each webhook,
 // and every field that is not acted on as Flagger would (canary-monitor --validate prints it).
 func Describe(cfg *Config) string {
 	var b strings.Builder
@@ -48,7 +48,12 @@ func Describe(cfg *Config) string {
 		fmt.Fprintf(&b, "\n  query: %s\n", strings.Join(strings.Fields(m.Query), " "))
 	}
 	for _, w := range cfg.Webhooks {
-		fmt.Fprintf(&b, "webhook %q (%s): not called\n", w.Name, w.Type)
+		_, effect, _ := hookType(w.Type)
+		fmt.Fprintf(&b, "webhook %q (%s, %s", w.Name, w.Type, w.Endpoint)
+		if w.Called {
+			fmt.Fprintf(&b, ", timeout %s, retries %d", w.Timeout, w.Retries)
+		}
+		fmt.Fprintf(&b, "): %s\n", effect)
 	}
 	if len(cfg.Notes) > 0 {
 		b.WriteString("fields not acted on as Flagger would:\n")

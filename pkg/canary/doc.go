@@ -47,4 +47,16 @@
 // Monitor proves first that Prometheus answers and every query parses (ErrCannotWatch), waits
 // for the readiness query (ErrNotReady), then checks every interval; a late check is evaluated
 // when it runs and the next keeps its spacing. Text from Prometheus is made safe by Clean.
+//
+// # Webhooks
+//
+// The monitor calls spec.analysis.webhooks with Flagger's payload (WebhookPayload), timeout and
+// retries (WebhookCaller), where they make sense once Flux has rolled the version out: rollback
+// hooks before every check (a 2xx rolls back), pre-rollout hooks as the first step (a failure is
+// a failed check), rollout hooks (load tests) before every check's metrics (a failure fails the
+// check), confirm-promotion hooks at the promotion point (success waits for a 2xx, bounded by
+// maxDuration), post-rollout hooks once with the final phase, event hooks with each event of the
+// watch. confirm-rollout and confirm-traffic-increase hooks are named and never called. A hook
+// the runner cannot reach before the watch is ErrCannotWatch. Every answer that decides is
+// recorded in its tick (Tick.Hooks), so that Replay reaches the same decision.
 package canary

@@ -140,6 +140,11 @@ type Tick struct {
 	Passed      int       `json:"passed"`      // passing ticks so far: the steps advanced towards the promotion point
 	// Unreachable counts the ticks in a row, ending here, on which Prometheus could not be reached.
 	Unreachable int `json:"unreachable,omitempty"`
+	// Kind is empty for a check; "pre-rollout" for the pre-rollout step, "rollback" for a
+	// rollback webhook's 2xx (ticks without metric checks).
+	Kind string `json:"kind,omitempty"`
+	// Hooks are the webhooks called for this tick, in order, with their answers.
+	Hooks []HookCall `json:"hooks,omitempty"`
 }
 
 // ErrFinished is returned by Engine.Observe once a decision has been taken.
@@ -151,6 +156,7 @@ var ErrFinished = errors.New("the analysis has already decided")
 type Engine struct {
 	cfg    *Config
 	report *Report
+	gate   promotionGate // the confirm-promotion hooks' state
 }
 
 // NewEngine starts an analysis of cfg.
@@ -167,6 +173,13 @@ func (e *Engine) Report() *Report { return e.report }
 // Observe judges one tick taken at time at. samples must hold one Sample per configured metric
 // (any order). It returns the judged tick; the decision, if this tick took one, is in Decision.
 func (e *Engine) Observe(at time.Time, samples []Sample) (Tick, error) {
+	return e.ObserveHooks(at, samples, nil)
+}
+
+// ObserveHooks is Observe with the webhooks called for the tick before its checks: a failed
+// rollout hook fails the check whatever the metrics say, as in Flagger. At the promotion point
+// with confirm-promotion hooks, the decision waits for Confirm (ConfirmDue).
+func (e *Engine) ObserveHooks(at time.Time, samples []Sample, hooks []HookCall) (Tick, error) {
 	r := e.report
 	if r.Decision != Running {
 		return Tick{}, ErrFinished
@@ -178,7 +191,7 @@ func (e *Engine) Observe(at time.Time, samples []Sample) (Tick, error) {
 		}
 		byName[s.Metric] = s
 	}
-	t := Tick{N: len(r.Ticks) + 1, At: at}
+	t := Tick{N: len(r.Ticks) + 1, At: at, Hooks: hooks}
 	if n := len(r.Ticks); n > 0 && at.Before(r.Ticks[n-1].At) {
 		return Tick{}, fmt.Errorf("tick %d at %s is before tick %d at %s: ticks must be in time order", t.N, at.Format(time.RFC3339), n, r.Ticks[n-1].At.Format(time.RFC3339))
 	}
@@ -212,7 +225,7 @@ func (e *Engine) Observe(at time.Time, samples []Sample) (Tick, error) {
 	}
 	t.FailedTotal, t.Consecutive, t.Passed = prev.FailedTotal, prev.Consecutive, prev.Passed
 	switch {
-	case fails > 0:
+	case fails > 0 || failedHook(hooks, HookRollout) != nil:
 		// A failed check does not advance (Flagger counts it in failedChecks and stays put).
 		t.Verdict = Fail
 		t.FailedTotal++
@@ -227,10 +240,16 @@ func (e *Engine) Observe(at time.Time, samples []Sample) (Tick, error) {
 		t.Passed++
 		t.Consecutive = 0
 	}
-	r.Ticks = append(r.Ticks, t)
+	return e.conclude(at, t, ""), nil
+}
 
-	var why string
+// conclude records t and applies the rules that end a run: rollback (the threshold, the
+// consecutive limit, or why: a rollback webhook's answer), the promotion point, maxDuration.
+func (e *Engine) conclude(at time.Time, t Tick, why string) Tick {
+	r := e.report
+	r.Ticks = append(r.Ticks, t)
 	switch {
+	case why != "":
 	case t.FailedTotal >= e.cfg.Threshold:
 		why = fmt.Sprintf("%d failed checks reached the threshold of %d", t.FailedTotal, e.cfg.Threshold)
 	case e.cfg.MaxConsecutiveFailures > 0 && t.Consecutive >= e.cfg.MaxConsecutiveFailures:
@@ -243,23 +262,28 @@ func (e *Engine) Observe(at time.Time, samples []Sample) (Tick, error) {
 		r.FailedChecks = failedChecks(e.cfg, r.Ticks)
 		if !e.cfg.DryRun {
 			e.decide(at, Rollback, why)
-			return t, nil
+			return t
 		}
+	}
+	if e.gated(at, t) {
+		return t // the confirm-promotion hooks decide (Confirm), or their approval did
 	}
 	switch {
 	case t.Unreachable >= e.cfg.Threshold:
 		r.Unreachable = true
 		e.decide(at, Inconclusive, fmt.Sprintf("Prometheus could not be reached for %d checks in a row (threshold %d): nothing was judged and nothing is reverted; last error: %s",
 			t.Unreachable, e.cfg.Threshold, lastUnreachable(t)))
-	case t.Passed >= e.cfg.PassesNeeded:
+	case t.Passed >= e.cfg.PassesNeeded && t.Kind == "" && len(e.cfg.calledHooks(HookConfirmPromotion)) == 0:
 		e.finish(at)
 	case at.Sub(e.start()) >= e.cfg.MaxDuration && r.WouldRollbackAt != nil:
 		e.finish(at) // a dry run that met the rollback rule: it would have rolled back
+	case at.Sub(e.start()) >= e.cfg.MaxDuration && r.WaitingPromotion:
+		e.decide(at, Inconclusive, e.gate.timeout(e.cfg.MaxDuration))
 	case at.Sub(e.start()) >= e.cfg.MaxDuration:
 		e.decide(at, Inconclusive, fmt.Sprintf("maximum run time %s reached with %d of the %d passing checks that reach the promotion point (%d failed, threshold %d; %d inconclusive)",
 			e.cfg.MaxDuration, t.Passed, e.cfg.PassesNeeded, t.FailedTotal, e.cfg.Threshold, countVerdict(r.Ticks, Indecisive)))
 	}
-	return t, nil
+	return t
 }
 
 // start is when the run began: the readiness time, or one interval before the first check.
@@ -489,13 +513,19 @@ func failedChecks(cfg *Config, ticks []Tick) []string {
 			out = append(out, fmt.Sprintf("%s: failed %d of %d checks; last: %s", m.Name, n, len(ticks), last))
 		}
 	}
-	return out
+	return append(out, hookFailures(ticks)...)
 }
 
 // String is the tick's log line: each value against its threshold.
 func (t Tick) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "tick %d %s %s:", t.N, t.At.UTC().Format("15:04:05"), strings.ToUpper(string(t.Verdict)))
+	if t.Kind != "" {
+		fmt.Fprintf(&b, " %s step, no metric checks;", t.Kind)
+	}
+	if len(t.Hooks) > 0 {
+		fmt.Fprintf(&b, " webhooks: %s;", hooksText(t.Hooks))
+	}
 	for i, c := range t.Checks {
 		if i > 0 {
 			b.WriteString(";")

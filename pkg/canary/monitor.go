@@ -38,6 +38,7 @@ type monitorOptions struct {
 	onTick    []func(Tick)
 	readyPoll time.Duration
 	forMetric func(Metric) metrics.Provider
+	webhooks  *WebhookCaller
 }
 
 // MonitorOption configures Monitor.
@@ -58,6 +59,12 @@ func WithMetricProvider(f func(Metric) metrics.Provider) MonitorOption {
 	return func(o *monitorOptions) { o.forMetric = f }
 }
 
+// WithWebhookCaller sets how webhooks are called (its HTTP client, retry waits). Default:
+// NewWebhookCaller().
+func WithWebhookCaller(c *WebhookCaller) MonitorOption {
+	return func(o *monitorOptions) { o.webhooks = c }
+}
+
 // WithReadyPoll sets how often the readyQuery is asked. Default: the analysis interval, at most 5 s.
 func WithReadyPoll(d time.Duration) MonitorOption { return func(o *monitorOptions) { o.readyPoll = d } }
 
@@ -69,7 +76,9 @@ func WithReadyPoll(d time.Duration) MonitorOption { return func(o *monitorOption
 // the next keeps its spacing from it: late checks never fire back to back. Queries are
 // evaluated at the provider's current time; the clock paces the ticks and stamps them. The
 // report is returned in every case; the error is ErrCannotWatch, ErrNotReady, ErrUnreachable
-// (each with decision inconclusive), or the context's error when ctx ended first.
+// (each with decision inconclusive), or the context's error when ctx ended first. Webhooks are
+// called as the package documentation says (ErrCannotWatch when one cannot be reached before the
+// watch).
 func Monitor(ctx context.Context, cfg *Config, p metrics.Provider, opts ...MonitorOption) (*Report, error) {
 	o := monitorOptions{clock: realClock{}, readyPoll: min(cfg.Interval, 5*time.Second)}
 	for _, opt := range opts {
@@ -91,16 +100,31 @@ func Monitor(ctx context.Context, cfg *Config, p metrics.Provider, opts ...Monit
 		}
 		return p
 	}
+	hooks := newHookRunner(cfg, o.webhooks, r)
 	if err := probe(ctx, cfg, p, route); err != nil {
 		e.Abort(o.clock.Now(), Clean(err.Error()))
 		return r, err
 	}
+	if err := hooks.reachable(ctx); err != nil {
+		e.Abort(o.clock.Now(), Clean(err.Error()))
+		return r, err
+	}
 	if cfg.ReadyQuery != "" {
-		if err := waitReady(ctx, cfg, p, o, e); err != nil {
+		if err := waitReady(ctx, cfg, p, o, e, hooks); err != nil {
 			return r, err
 		}
 	}
+	emit := func(t Tick) {
+		hooks.tickEvent(ctx, e, t)
+		for _, f := range o.onTick {
+			f(t)
+		}
+	}
+	hooks.event(ctx, e.phase(), o.clock.Now(), eventNormal, fmt.Sprintf("Starting canary analysis for %s.%s", cfg.Target, cfg.Namespace))
 	next := r.ReadyAt
+	if hooks.prePending() {
+		next = next.Add(-cfg.Interval) // the pre-rollout step runs at readiness, as Flagger's first tick
+	}
 	for e.Decision() == Running {
 		next = next.Add(cfg.Interval)
 		wait := max(next.Sub(o.clock.Now()), 0)
@@ -113,6 +137,21 @@ func Monitor(ctx context.Context, cfg *Config, p metrics.Provider, opts ...Monit
 		at := o.clock.Now()
 		if at.After(next) {
 			next = at // late: evaluate now, and keep the spacing from now on
+		}
+		called, t, done, err := hooks.before(ctx, e, at)
+		if err == nil && !done {
+			called = append(called, hooks.run(ctx, HookRollout, e.phase())...)
+		}
+		if ctx.Err() != nil {
+			e.Abort(o.clock.Now(), "cancelled before a decision: "+ctx.Err().Error())
+			return r, ctx.Err()
+		}
+		if err != nil {
+			return r, fmt.Errorf("canary %s: %w", cfg.Name, err)
+		}
+		if done {
+			emit(t)
+			continue
 		}
 		samples := make([]Sample, 0, len(cfg.Metrics))
 		seen := map[string]Observation{} // a query shared by several metrics (the requests guard) is asked once per tick
@@ -138,14 +177,16 @@ func Monitor(ctx context.Context, cfg *Config, p metrics.Provider, opts ...Monit
 			e.Abort(o.clock.Now(), "cancelled before a decision: "+ctx.Err().Error())
 			return r, ctx.Err()
 		}
-		t, err := e.Observe(at, samples)
+		t, err = e.ObserveHooks(at, samples, called)
+		if err == nil && e.ConfirmDue() {
+			t, err = e.Confirm(at, hooks.run(ctx, HookConfirmPromotion, PhaseProgressing))
+		}
 		if err != nil {
 			return r, fmt.Errorf("canary %s: %w", cfg.Name, err)
 		}
-		for _, f := range o.onTick {
-			f(t)
-		}
+		emit(t)
 	}
+	hooks.after(ctx, e, o.clock.Now())
 	if r.Unreachable {
 		return r, fmt.Errorf("canary %s: %w: %s", cfg.Name, ErrUnreachable, r.Reason)
 	}
@@ -229,11 +270,12 @@ func observe(ctx context.Context, p metrics.Provider, query string) Observation 
 	return o
 }
 
-func waitReady(ctx context.Context, cfg *Config, p metrics.Provider, o monitorOptions, e *Engine) error {
+func waitReady(ctx context.Context, cfg *Config, p metrics.Provider, o monitorOptions, e *Engine, hooks *hookRunner) error {
 	r := e.Report()
 	q := "count(" + cfg.ReadyQuery + ")"
 	deadline := r.StartedAt.Add(cfg.ReadyTimeout)
 	var last string
+	var loaded time.Time // when the rollout hooks (load tests) were last called
 	for {
 		s, err := p.Query(ctx, q, time.Time{})
 		switch {
@@ -248,6 +290,10 @@ func waitReady(ctx context.Context, cfg *Config, p metrics.Provider, o monitorOp
 			last = "last error: " + Clean(err.Error())
 		}
 		now := o.clock.Now()
+		if hooks != nil && now.Before(deadline) && (loaded.IsZero() || now.Sub(loaded) >= cfg.Interval) {
+			loaded = now // no traffic yet: a load test may be all the traffic there is (recorded, not counted)
+			r.ReadyHooks = append(r.ReadyHooks, hooks.run(ctx, HookRollout, PhaseProgressing)...)
+		}
 		if !now.Before(deadline) {
 			who := "version"
 			if cfg.Version != "" {

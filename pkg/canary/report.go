@@ -34,6 +34,15 @@ type Report struct {
 	WouldRollbackAt *time.Time `json:"wouldRollbackAt,omitempty"`
 	RollbackReason  string     `json:"rollbackReason,omitempty"`
 	FailedChecks    []string   `json:"failedChecks,omitempty"`
+	// WaitingPromotion marks a run whose promotion a confirm-promotion webhook held at least once.
+	WaitingPromotion bool `json:"waitingPromotion,omitempty"`
+	// PostRollout are the post-rollout webhooks' answers, called once after the decision.
+	PostRollout []HookCall `json:"postRollout,omitempty"`
+	// ReadyHooks are the rollout hooks' answers while the monitor waited for the new version to
+	// serve (load tests that make the traffic it waits for): recorded, never counted.
+	ReadyHooks []HookCall `json:"readyHooks,omitempty"`
+	// Events are the event webhooks' answers: the watch's start, every check, the decision.
+	Events []HookCall `json:"events,omitempty"`
 }
 
 // WriteJSON writes the report as indented JSON.
@@ -66,11 +75,7 @@ func Replay(r *Report) (*Report, error) {
 	e := NewEngine(&cfg)
 	e.report.StartedAt, e.report.ReadyAt = r.StartedAt, r.ReadyAt
 	for _, t := range r.Ticks {
-		samples := make([]Sample, len(t.Checks))
-		for i, c := range t.Checks {
-			samples[i] = c.Sample
-		}
-		if _, err := e.Observe(t.At, samples); err != nil {
+		if err := replayTick(e, t); err != nil {
 			return nil, fmt.Errorf("replaying tick %d: %w", t.N, err)
 		}
 	}
@@ -80,5 +85,6 @@ func Replay(r *Report) (*Report, error) {
 	if cfg.SkipAnalysis && len(r.Ticks) == 0 {
 		e.Skip(r.DecidedAt)
 	}
+	e.report.PostRollout, e.report.Events, e.report.ReadyHooks = r.PostRollout, r.Events, r.ReadyHooks // recorded answers, not part of the decision
 	return e.Report(), nil
 }
