@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -52,6 +53,7 @@ func newPromoteCmd(a *app) *cobra.Command {
 		req promote.Request
 		pin string
 		mrg string
+		fv  string
 	)
 	cmd := &cobra.Command{
 		Use:   "promote --policy NS/NAME --version X.Y.Z (--platform-dir DIR | --platform-repo OWNER/REPO)",
@@ -72,6 +74,11 @@ Outputs: pr-number, pr-url, previous-range, range, tag, digest, operation
 			ctx := cmd.Context()
 			req.Pin = imagepolicy.Pin(pin)
 			req.Merge = promote.MergeMode(mrg)
+			rules, err := imagepolicy.ParseRules(fv)
+			if err != nil {
+				return fmt.Errorf("flux-version: %w", err)
+			}
+			req.Rules = rules
 			f, err := pf.open(ctx)
 			if err != nil {
 				return err
@@ -90,6 +97,9 @@ Outputs: pr-number, pr-url, previous-range, range, tag, digest, operation
 			for _, i := range res.Ignored {
 				a.rt.Annotate(actions.Notice, i, actions.Annotation{Title: "flightline promote: left alone"})
 			}
+			for _, n := range res.Notes {
+				a.rt.Annotate(actions.Notice, n, actions.Annotation{Title: "flightline promote"})
+			}
 			if err := a.rt.WriteSummary(new(actions.Summary).Para(res.Summary())); err != nil {
 				return errors.Join(runErr, err)
 			}
@@ -103,6 +113,8 @@ Outputs: pr-number, pr-url, previous-range, range, tag, digest, operation
 	fl.StringVar(&req.Version, "version", "", "the version to promote (1.5.0 or v1.5.0)")
 	fl.StringVar(&req.Image, "image", "", "the image repository, or name@sha256:… as the build outputs it (default: spec.image of the policy's ImageRepository)")
 	fl.StringVar(&req.Digest, "digest", "", "the digest the build produced; the tag must have it")
+	fl.StringVar(&req.RepositoryFile, "image-repository-file", "", "the file in the platform repository that holds the policy's ImageRepository, when file does not (its exclusionList is part of Flux's selection)")
+	fl.StringVar(&fv, "flux-version", "", "the Flux release the cluster runs: 2.7 or later (default) reads tags with fluxcd/pkg/version; 2.6 or earlier needs strict semver")
 	fl.StringVar(&pin, "pin", "exact", "how to write the range: exact (X.Y.Z) or patch (~X.Y.Z)")
 	fl.BoolVar(&req.AllowDowngrade, "allow-downgrade", false, "allow a range that selects an older version than today's")
 	fl.BoolVar(&req.Force, "force", false, "promote even a version that a rollback put on hold")

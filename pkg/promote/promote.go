@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"slices"
 	"strings"
 
@@ -78,7 +79,13 @@ type Request struct {
 	Labels         []string        // PR labels
 	Merge          MergeMode       // none, merge or auto
 	ScanCheck      ScanCheck       // the scan evidence the digest needs (scanevidence.go); its verdict goes in the marker
-	DryRun         bool            // decide and report, write nothing
+	// RepositoryFile is the file holding the policy's ImageRepository when File does not: its
+	// spec.exclusionList (and spec.image, when Image is not given) are Flux's selection too.
+	RepositoryFile string
+	// Rules are the tag rules of the Flux release the cluster runs (imagepolicy.ParseRules);
+	// zero: imagepolicy.DefaultRules.
+	Rules  imagepolicy.Rules
+	DryRun bool // decide and report, write nothing
 	// TrustedAuthors are the logins whose promotion PRs this run may update or close (an App
 	// as SLUG[bot]); default: AppSlug's bot, else the token's own identity.
 	TrustedAuthors []string
@@ -103,6 +110,7 @@ type Result struct {
 	Diff          string        // the one-line unified diff
 	Superseded    []forge.PR    // older open promotions of the policy this run closed
 	Ignored       []string      // PRs that carry a promotion marker but are not Flightline's own: left alone
+	Notes         []string      // what was read differently from Flux, or not read, and why
 	Message       string        // one sentence saying what happened
 }
 
@@ -198,16 +206,28 @@ func Run(ctx context.Context, f forge.Forge, src imagepolicy.TagSource, req Requ
 	if err != nil {
 		return Result{}, fmt.Errorf("%s on %s: %w", file, base, err)
 	}
-	// Flux's selection for this policy: its filterTags and its ImageRepository's exclusionList.
-	sel, err := imagepolicy.SelectorIn(data, ref, imagepolicy.DefaultRules)
-	if err != nil {
-		return Result{}, fmt.Errorf("%s on %s: %w", file, base, err)
-	}
 	res := Result{DryRun: req.DryRun, Policy: ref.String(), File: file, Base: base, PreviousRange: pol.Range, Range: newRange, Scan: marker.ScanUnknown}
+	// Flux's selection for this policy: its filterTags and its ImageRepository's exclusionList.
+	imgRepo, note, err := imageRepository(ctx, f, baseSHA, base, file, data, pol, req.RepositoryFile)
+	if err != nil {
+		return res, err
+	}
+	if note != "" {
+		res.Notes = append(res.Notes, note)
+	}
+	rules := req.Rules
+	if rules == "" {
+		rules = imagepolicy.DefaultRules
+	}
+	sel, err := imagepolicy.SelectorFor(pol, imgRepo, rules)
+	if err != nil {
+		return res, fmt.Errorf("%s on %s: %w", file, base, err)
+	}
 	if repo == "" {
-		if repo, err = imagepolicy.ImageOf(data, ref); err != nil {
-			return res, fmt.Errorf("%w: image: not given, and %s has no ImageRepository image for %s: %w", ErrInvalidInput, file, ref, err)
+		if imgRepo == nil || imgRepo.Image == "" {
+			return res, fmt.Errorf("%w: image: not given, and no ImageRepository image was found for %s: %s", ErrInvalidInput, ref, note)
 		}
+		repo = imgRepo.Image
 	}
 	res.Image = repo
 
@@ -470,4 +490,41 @@ func body(r Result, m marker.Promotion) string {
 	b.WriteString(m.String())
 	b.WriteString("\n")
 	return b.String()
+}
+
+// imageRepository finds the ImageRepository the policy refers to: in repoFile when given (an
+// error when it is not there), else in the policy's own file. Not found there, it returns nil
+// and a note saying that Flux's default exclusionList applies here and how to read the real one.
+func imageRepository(ctx context.Context, f forge.Forge, sha, base, file string, data []byte, pol imagepolicy.Policy, repoFile string) (*imagepolicy.Repository, string, error) {
+	want := pol.ImageRepository
+	if want.Name == "" {
+		if repoFile != "" {
+			return nil, "", fmt.Errorf("%w: image-repository-file %s is given, but ImagePolicy %q has no spec.imageRepositoryRef.name", ErrInvalidInput, repoFile, pol.Ref)
+		}
+		return nil, fmt.Sprintf("ImagePolicy %q has no spec.imageRepositoryRef.name: Flux's default exclusionList applies here", pol.Ref), nil
+	}
+	if repoFile != "" {
+		if !fs.ValidPath(repoFile) || repoFile == "." {
+			return nil, "", fmt.Errorf("%w: image-repository-file %q: want a relative path inside the platform repository", ErrInvalidInput, repoFile)
+		}
+		rdata, err := f.ReadFile(ctx, sha, repoFile)
+		if err != nil {
+			return nil, "", fmt.Errorf("reading image-repository-file %s on %s: %w", repoFile, base, err)
+		}
+		r, err := imagepolicy.FindRepository(rdata, want)
+		if err != nil {
+			return nil, "", fmt.Errorf("image-repository-file %s on %s: %w", repoFile, base, err)
+		}
+		return &r, "", nil
+	}
+	r, err := imagepolicy.FindRepository(data, want)
+	switch {
+	case err == nil:
+		return &r, "", nil
+	case errors.Is(err, imagepolicy.ErrNotFound):
+		return nil, fmt.Sprintf("ImageRepository %q is not in %s: Flux's default exclusionList (%s) applies here; if it sets spec.exclusionList, give image-repository-file",
+			want, file, strings.Join(imagepolicy.DefaultExclusions, ", ")), nil
+	default:
+		return nil, "", fmt.Errorf("%s on %s: %w", file, base, err)
+	}
 }

@@ -35,6 +35,9 @@ func (r Result) Summary() string {
 	for _, i := range r.Ignored {
 		fmt.Fprintf(&b, "\nIgnored: %s\n", cell(i))
 	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "\nNote: %s\n", cell(n))
+	}
 	return b.String()
 }
 
