@@ -259,6 +259,28 @@ func RunTrust(t *testing.T, newPlatform NewPlatform) {
 		assert.Contains(t, err.Error(), "is not in the file; it has: ai-agents-platform/ai-agents-prod")
 	})
 
+	// The revert's branch name is predictable: a stranger who took it first keeps it, and the
+	// revert is proposed from a free name instead of failing or overwriting it.
+	t.Run("SquattedRevertBranch_AnotherNameIsUsed", func(t *testing.T) {
+		e := NewEnv(t, newPlatform)
+		pp := people(t, e.P)
+		p15 := e.MustPromote(promote.Request{Version: "1.5.0", Merge: merge})
+		name := rollback.BranchName(Policy, p15.PR)
+		squat := pp.OpenAs(t, pp.Stranger(), name, "squatting", "not a revert", readme("squatted\n"))
+
+		r, err := e.Rollback(rollback.Request{Merge: merge})
+		require.NoError(t, err)
+		assert.Equal(t, rollback.Reverted, r.Operation, r.Message)
+		assert.NotEqual(t, squat.ID(), r.Revert.ID())
+		assert.Equal(t, e.Original, e.File(e.P.Base()), "the previous range is restored")
+		assert.Equal(t, "platform\n", readFile(t, e, "README.md"), "nothing of the squatter's branch reached the base")
+		assert.Contains(t, e.P.Branches(t), name, "the squatter's branch is left alone")
+		if r.Revert.Branch != "" && strings.HasPrefix(r.Revert.Branch, name) { // GitHub's revert names its own branch
+			assert.Equal(t, name+"-2", r.Revert.Branch)
+			assert.Contains(t, r.Summary(), "branch "+name+" already exists and is not a revert this run may reuse: left alone")
+		}
+	})
+
 	// A promotion opened by a stranger (from the platform repo, with the expected name, with a
 	// correct diff) is not reverted in Flightline's name.
 	t.Run("UntrustedAuthor_Refused", func(t *testing.T) {

@@ -363,10 +363,18 @@ func (fl *flow) run(ctx context.Context, res Result) (Result, forge.PR, error) {
 		return res, target, err
 	}
 	rv, err := f.Revert(ctx, target, rr)
+	if errors.Is(err, forge.ErrExists) { // the name is taken (GitHub's revert names its own branch)
+		if err = fl.takeFreeBranch(ctx, &rr, &res); err == nil {
+			rv, err = f.Revert(ctx, target, rr)
+		}
+	}
 	switch {
 	case err == nil:
 		res.Operation = Reverted
 	case errors.Is(err, forge.ErrConflict):
+		if err = fl.takeFreeBranch(ctx, &rr, &res); err != nil {
+			return res, target, fmt.Errorf("forward fix of %s: %w", target.Ref(), err)
+		}
 		rv, err = fl.forwardFix(ctx, target, v, cur, rr)
 		if err != nil {
 			return res, target, err
@@ -674,6 +682,43 @@ func (r *Result) resolve(ctx context.Context, src imagepolicy.TagSource, sel *im
 		return
 	}
 	r.RestoredTag, r.RestoredDigest = res.Tag, res.Digest
+}
+
+// maxBranchTries bounds the names freeBranch tries: name, name-2, … name-maxBranchTries.
+const maxBranchTries = 10
+
+// takeFreeBranch moves rr to a free branch name when its own is taken. The name is predictable,
+// so anyone who can push may have taken it first; an open revert of ours on it was reused
+// before this point, so what is there is not ours to overwrite: it is left alone, and res says so.
+func (fl *flow) takeFreeBranch(ctx context.Context, rr *forge.RevertRequest, res *Result) error {
+	free, err := fl.freeBranch(ctx, rr.Branch)
+	if err != nil {
+		return err
+	}
+	if free != rr.Branch {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("branch %s already exists and is not a revert this run may reuse: left alone; the revert is proposed from %s", rr.Branch, free))
+		rr.Branch = free
+	}
+	return nil
+}
+
+// freeBranch returns name when no branch has it, else the first of name-2, name-3, … that is
+// free.
+func (fl *flow) freeBranch(ctx context.Context, name string) (string, error) {
+	for i := 1; i <= maxBranchTries; i++ {
+		try := name
+		if i > 1 {
+			try = fmt.Sprintf("%s-%d", name, i)
+		}
+		_, err := fl.f.Head(ctx, try)
+		switch {
+		case errors.Is(err, forge.ErrNotFound):
+			return try, nil
+		case err != nil:
+			return "", fmt.Errorf("checking branch %s: %w", try, err)
+		}
+	}
+	return "", fmt.Errorf("branches %s to %s-%d all exist and none is a revert this run may reuse: delete the stale ones", name, name, maxBranchTries)
 }
 
 // forwardFix opens a PR that sets the verified previous range on today's base, after checking
