@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -108,6 +109,7 @@ type Config struct {
 	Name         string `json:"name"`      // metadata.name
 	Namespace    string `json:"namespace"` // metadata.namespace
 	Target       string `json:"target"`    // spec.targetRef.name (Canary) or metadata.name
+	TargetKind   string `json:"-"`         // spec.targetRef.kind (Deployment, DaemonSet, StatefulSet, Service)
 	MeshProvider string `json:"meshProvider,omitempty"`
 	// Service, Ingress and Route are the template functions service, ingress and route:
 	// spec.service.name, spec.ingressRef.name, spec.routeRef.name, each the target when absent.
@@ -585,6 +587,7 @@ func (p *parser) config(root *yaml.Node, templates []*metricTemplate, o parseOpt
 	c.Namespace = scalar(get(meta, "namespace"))
 	spec := get(root, "spec")
 	c.Target = scalar(get(get(spec, "targetRef"), "name"))
+	c.TargetKind = scalar(get(get(spec, "targetRef"), "kind"))
 	if c.Target == "" {
 		c.Target = c.Name
 	}
@@ -752,9 +755,15 @@ func (p *parser) config(root *yaml.Node, templates []*metricTemplate, o parseOpt
 	}
 	if c.ReadyQuery == "" && c.Version != "" {
 		c.ReadyQuery = versionReadyQuery(c.Selector, c.Version)
-		if prov, _, _ := resolveProvider(c.MeshProvider); c.Selector == "" && prov == "istio" && usesProviderBuiltin(c) {
-			// Istio's own series carry the version: wait until the new version answers requests.
-			c.ReadyQuery = fmt.Sprintf(`istio_requests_total{reporter="destination",destination_workload_namespace=%q,destination_workload=~%q,destination_version=%q}`, c.Namespace, c.Target, c.Version)
+		if prov, _, _ := resolveProvider(c.MeshProvider); c.Selector == "" && usesProviderBuiltin(c) {
+			if prov == "istio" {
+				// Istio's own series carry the version: wait until the new version answers requests.
+				c.ReadyQuery = fmt.Sprintf(`istio_requests_total{reporter="destination",destination_workload_namespace=%q,destination_workload=~%q,destination_version=%q}`, c.Namespace, c.Target, c.Version)
+			} else {
+				// The provider's series carry no version: also accept what kube-state-metrics
+				// says, a ready container of the target's pods running the image tagged version.
+				c.ReadyQuery += " or " + kubeStateReadyQuery(c.Namespace, c.Target, c.TargetKind, c.Version)
+			}
 		}
 	} else if c.ReadyQuery != "" {
 		if c.ReadyQuery, err = p.render(c, get(a, "readyQuery"), ap+".readyQuery", c.ReadyQuery, c.Interval, nil, nil); err != nil {
@@ -792,6 +801,24 @@ func usesProviderBuiltin(c *Config) bool {
 		}
 	}
 	return false
+}
+
+// kubeStateReadyQuery selects, from kube-state-metrics (installed with kube-prometheus-stack),
+// the ready containers of target's pods in namespace whose image is tagged version (with or
+// without a digest after the tag). The pod names follow the workload kind: NAME-RSHASH-ID for a
+// Deployment (Flagger's kubernetes observer's pattern), NAME-ID for a DaemonSet, NAME-N for a
+// StatefulSet, so a neighbour whose name starts with target's is not counted.
+func kubeStateReadyQuery(ns, target, kind, version string) string {
+	pod := regexp.QuoteMeta(target) + "-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)"
+	switch kind {
+	case "DaemonSet":
+		pod = regexp.QuoteMeta(target) + "-[0-9a-z]{5}"
+	case "StatefulSet":
+		pod = regexp.QuoteMeta(target) + "-[0-9]+"
+	}
+	image := ".+:" + regexp.QuoteMeta(version) + "(@sha256:[0-9a-f]{64})?"
+	return fmt.Sprintf(`((kube_pod_container_status_ready{namespace=%q,pod=~%q} == 1) and on(namespace, pod, container) kube_pod_container_info{namespace=%q,pod=~%q,image=~%q})`,
+		ns, pod, ns, pod, image)
 }
 
 // versionReadyQuery is the default readiness query when a version is given: a series of the
@@ -1231,7 +1258,7 @@ func (p *parser) providerBuiltin(c *Config, m *Metric, n *yaml.Node, path string
 	case c.Version != "" && pb.versionLabel != "":
 		extra = fmt.Sprintf(",%s=%q", pb.versionLabel, c.Version)
 	case c.Version != "":
-		p.note(c, path, NoteDiffers, "%s's metrics carry no version label: %s covers every pod of %s; the readiness gate waits for version %s, and the first windows may still hold the old pods' last requests", prov, m.Name, c.Target, c.Version)
+		p.note(c, path, NoteDiffers, "%s's metrics carry no version label: %s covers every pod of %s; the readiness gate waits for version %s (a series labelled version=%q, or a ready container of %s running the image tagged %s, as kube-state-metrics reports it; give readyQuery if neither exists in this Prometheus), and the first windows may still hold the old pods' last requests", prov, m.Name, c.Target, c.Version, c.Version, c.Target, c.Version)
 	}
 	rc := c
 	if pb.encode != nil {
