@@ -63,6 +63,7 @@ Outputs: findings (the count that counts), failed (true|false), sarif (the file 
 			req.Warnf = func(format string, args ...any) {
 				a.rt.Annotate(actions.Warning, fmt.Sprintf(format, args...), actions.Annotation{Title: "flightline lint"})
 			}
+			req.Options.Env = a.childEnv() // the linters and git see the app's environment, not the step's inputs
 			v, err := lint.Check(ctx, req)
 			if err != nil {
 				return err
