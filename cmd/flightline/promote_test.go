@@ -72,7 +72,7 @@ func TestPromoteCmd_BadInputs(t *testing.T) {
 		{"tag missing", []string{"promote", "--policy", forgetest.Policy, "--version", "9.9.9", "--platform-dir", dir, "--file", forgetest.PlatformFile}, "push the image before promoting it"},
 		{"not a repo", []string{"promote", "--policy", forgetest.Policy, "--version", "1.5.0", "--platform-dir", t.TempDir()}, "is not a git repository"},
 		{"bad flux version", []string{"promote", "--policy", forgetest.Policy, "--version", "1.5.0", "--platform-dir", dir, "--flux-version", "latest"}, `flux-version: invalid Flux version "latest"`},
-		{"missing repository file", []string{"promote", "--policy", forgetest.Policy, "--version", "1.5.0", "--platform-dir", dir, "--file", forgetest.PlatformFile, "--image-repository-file", "nope.yaml"}, "reading image-repository-file nope.yaml"},
+		{"missing repository file", []string{"promote", "--policy", forgetest.Policy, "--version", "1.5.0", "--platform-dir", dir, "--file", forgetest.PlatformFile, "--image-repository-file", "nope.yaml"}, "image-repository-file: reading nope.yaml"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -207,27 +207,23 @@ func Run(ctx context.Context, f forge.Forge, src imagepolicy.TagSource, req Requ
 		return Result{}, fmt.Errorf("%s on %s: %w", file, base, err)
 	}
 	res := Result{DryRun: req.DryRun, Policy: ref.String(), File: file, Base: base, PreviousRange: pol.Range, Range: newRange, Scan: marker.ScanUnknown}
-	// Flux's selection for this policy: its filterTags and its ImageRepository's exclusionList.
-	imgRepo, note, err := imageRepository(ctx, f, baseSHA, base, file, data, pol, req.RepositoryFile)
-	if err != nil {
-		return res, err
+	// Flux's selection for this policy: its filterTags, its ImageRepository's exclusionList (in
+	// the policy's file or in RepositoryFile) and the cluster's tag rules.
+	if req.RepositoryFile != "" && (!fs.ValidPath(req.RepositoryFile) || req.RepositoryFile == ".") {
+		return res, fmt.Errorf("%w: image-repository-file %q: want a relative path inside the platform repository", ErrInvalidInput, req.RepositoryFile)
 	}
-	if note != "" {
-		res.Notes = append(res.Notes, note)
-	}
-	rules := req.Rules
-	if rules == "" {
-		rules = imagepolicy.DefaultRules
-	}
-	sel, err := imagepolicy.SelectorFor(pol, imgRepo, rules)
-	if err != nil {
+	tgt, err := imagepolicy.Load(data, ref, imagepolicy.LoadOptions{Rules: req.Rules, RepositoryFile: req.RepositoryFile,
+		ReadFile: func(name string) ([]byte, error) { return f.ReadFile(ctx, baseSHA, name) }, ImageGiven: repo != ""})
+	switch {
+	case err != nil && repo == "" && errors.Is(err, imagepolicy.ErrNotFound):
+		return res, fmt.Errorf("%w: image: not given, and %s on %s: %w", ErrInvalidInput, file, base, err)
+	case err != nil:
 		return res, fmt.Errorf("%s on %s: %w", file, base, err)
 	}
+	res.Notes = append(res.Notes, tgt.Warnings...)
+	sel := tgt.Selector
 	if repo == "" {
-		if imgRepo == nil || imgRepo.Image == "" {
-			return res, fmt.Errorf("%w: image: not given, and no ImageRepository image was found for %s: %s", ErrInvalidInput, ref, note)
-		}
-		repo = imgRepo.Image
+		repo = tgt.Image()
 	}
 	res.Image = repo
 
@@ -490,41 +486,4 @@ func body(r Result, m marker.Promotion) string {
 	b.WriteString(m.String())
 	b.WriteString("\n")
 	return b.String()
-}
-
-// imageRepository finds the ImageRepository the policy refers to: in repoFile when given (an
-// error when it is not there), else in the policy's own file. Not found there, it returns nil
-// and a note saying that Flux's default exclusionList applies here and how to read the real one.
-func imageRepository(ctx context.Context, f forge.Forge, sha, base, file string, data []byte, pol imagepolicy.Policy, repoFile string) (*imagepolicy.Repository, string, error) {
-	want := pol.ImageRepository
-	if want.Name == "" {
-		if repoFile != "" {
-			return nil, "", fmt.Errorf("%w: image-repository-file %s is given, but ImagePolicy %q has no spec.imageRepositoryRef.name", ErrInvalidInput, repoFile, pol.Ref)
-		}
-		return nil, fmt.Sprintf("ImagePolicy %q has no spec.imageRepositoryRef.name: Flux's default exclusionList applies here", pol.Ref), nil
-	}
-	if repoFile != "" {
-		if !fs.ValidPath(repoFile) || repoFile == "." {
-			return nil, "", fmt.Errorf("%w: image-repository-file %q: want a relative path inside the platform repository", ErrInvalidInput, repoFile)
-		}
-		rdata, err := f.ReadFile(ctx, sha, repoFile)
-		if err != nil {
-			return nil, "", fmt.Errorf("reading image-repository-file %s on %s: %w", repoFile, base, err)
-		}
-		r, err := imagepolicy.FindRepository(rdata, want)
-		if err != nil {
-			return nil, "", fmt.Errorf("image-repository-file %s on %s: %w", repoFile, base, err)
-		}
-		return &r, "", nil
-	}
-	r, err := imagepolicy.FindRepository(data, want)
-	switch {
-	case err == nil:
-		return &r, "", nil
-	case errors.Is(err, imagepolicy.ErrNotFound):
-		return nil, fmt.Sprintf("ImageRepository %q is not in %s: Flux's default exclusionList (%s) applies here; if it sets spec.exclusionList, give image-repository-file",
-			want, file, strings.Join(imagepolicy.DefaultExclusions, ", ")), nil
-	default:
-		return nil, "", fmt.Errorf("%s on %s: %w", file, base, err)
-	}
 }

@@ -40,8 +40,9 @@ func TestPromote_ImageRepositoryInAnotherFile(t *testing.T) {
 	res, err := run("1.8.0", image, "")
 	require.NoError(t, err, "without the repository file, the hand-written exclusion is not known")
 	require.Len(t, res.Notes, 1)
-	assert.Contains(t, res.Notes[0], `ImageRepository "flux-system/agent" is not in apps/agent/policy.yaml: Flux's default exclusionList (^.*\.sig$) applies here; if it sets spec.exclusionList, give image-repository-file`)
-	assert.Contains(t, res.Summary(), "Note: ImageRepository")
+	assert.Contains(t, res.Notes[0], `the ImageRepository of ImagePolicy "flux-system/agent" was not found`)
+	assert.Contains(t, res.Notes[0], `Flux's default exclusionList ["^.*\\.sig$"] is assumed; name its file with image-repository-file`)
+	assert.Contains(t, res.Summary(), "Note: the ImageRepository of ImagePolicy")
 
 	_, err = run("1.8.0", image, "apps/agent/repository.yaml")
 	require.ErrorIs(t, err, imagepolicy.ErrNotSelectable)
@@ -55,16 +56,16 @@ func TestPromote_ImageRepositoryInAnotherFile(t *testing.T) {
 
 	_, err = run("1.7.3", "", "")
 	require.ErrorIs(t, err, promote.ErrInvalidInput)
-	assert.Contains(t, err.Error(), "image: not given, and no ImageRepository image was found")
-	assert.Contains(t, err.Error(), "give image-repository-file")
+	assert.Contains(t, err.Error(), `image: not given, and apps/agent/policy.yaml on main: not found: ImageRepository "flux-system/agent" is not in the file`)
+	assert.Contains(t, err.Error(), "name its file with image-repository-file, or give the image")
 
 	_, err = run("1.7.3", image, "apps/agent/missing.yaml")
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "reading image-repository-file apps/agent/missing.yaml on main")
+	assert.Contains(t, err.Error(), "image-repository-file: reading apps/agent/missing.yaml")
 
 	_, err = run("1.7.3", image, "apps/agent/policy.yaml")
 	require.ErrorIs(t, err, imagepolicy.ErrNotFound)
-	assert.Contains(t, err.Error(), "image-repository-file apps/agent/policy.yaml on main")
+	assert.Contains(t, err.Error(), `image-repository-file apps/agent/policy.yaml: not found: ImageRepository "flux-system/agent" is not in the file`)
 
 	_, err = run("1.7.3", image, "../outside.yaml")
 	require.ErrorIs(t, err, promote.ErrInvalidInput)
