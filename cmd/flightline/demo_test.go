@@ -81,17 +81,10 @@ func (s *started) assertNothingLeft(t *testing.T) {
 func runDemoCLI(ctx context.Context, t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	env := map[string]string{}
-	for _, kv := range os.Environ() { // a newcomer's terminal
-		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
-	}
-	delete(env, "GITHUB_OUTPUT") // this run's own outputs print on stdout
-	delete(env, "GITHUB_STEP_SUMMARY")
-	for k, v := range map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_TOKEN": "must-not-be-used",
-		actions.InputPrefix + "POLICY": "must/not-leak"} { // what the demo must not pass on to its subcommands
-		env[k] = v
-	}
+	// A newcomer's terminal (this run's own outputs print on stdout), with what the demo must not
+	// pass on to its subcommands.
+	env := terminalEnv(map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_TOKEN": "must-not-be-used",
+		actions.InputPrefix + "POLICY": "must/not-leak"})
 	code = run(ctx, append([]string{"demo"}, args...), &out, &errb, func(k string) string { return env[k] }, environOf(env))
 	return code, out.String(), errb.String()
 }

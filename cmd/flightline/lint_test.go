@@ -48,7 +48,7 @@ func TestLint_FixtureFailsWithFindingsAndValidSARIF(t *testing.T) {
 	}
 	dir := lintFixture(t)
 	out := t.TempDir()
-	env := lintEnv(map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": filepath.Join(out, "out"), "GITHUB_STEP_SUMMARY": filepath.Join(out, "sum")})
+	env := terminalEnv(map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": filepath.Join(out, "out"), "GITHUB_STEP_SUMMARY": filepath.Join(out, "sum")})
 	sarifPath := filepath.Join(out, "lint.sarif")
 	code, stdout, stderr := runCLI(t, env, "lint", "--working-directory", dir, "--fail-on", "error", "--sarif", sarifPath)
 	assert.Equal(t, 1, code, stderr)
@@ -99,7 +99,7 @@ func TestLint_OnlyNewIgnoresUnchangedLines(t *testing.T) {
 	gitIn(t, dir, "commit", "-q", "-am", "a clean change")
 
 	out := t.TempDir()
-	env := lintEnv(map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": filepath.Join(out, "out"), "GITHUB_STEP_SUMMARY": filepath.Join(out, "sum")})
+	env := terminalEnv(map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": filepath.Join(out, "out"), "GITHUB_STEP_SUMMARY": filepath.Join(out, "sum")})
 	code, stdout, stderr := runCLI(t, env, "lint", "--working-directory", dir, "--linters", "shellcheck", "--only-new", "--base-ref", "main", "--fail-on", "warning")
 	assert.Equal(t, 0, code, stderr)
 	assert.NotContains(t, stdout, "SC2164", "the cd on unchanged line 3 is not annotated")
@@ -141,21 +141,4 @@ func TestLint_BadInput(t *testing.T) {
 	code, _, stderr = runCLI(t, nil, "lint", "--working-directory", filepath.Join(dir, "missing"))
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "is not a directory")
-}
-
-// lintEnv is the environment of a lint run: this terminal's (the linters need PATH, HOME and
-// Go's caches; the command hands its own environment to them), without Actions' variables,
-// plus extra.
-func lintEnv(extra map[string]string) map[string]string {
-	env := map[string]string{}
-	for _, kv := range os.Environ() {
-		k, v, _ := strings.Cut(kv, "=")
-		if !strings.HasPrefix(k, "GITHUB_") && !strings.HasPrefix(k, "FLIGHTLINE_INPUT_") {
-			env[k] = v
-		}
-	}
-	for k, v := range extra {
-		env[k] = v
-	}
-	return env
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/spf13/pflag"
@@ -20,6 +21,23 @@ func runCLI(t *testing.T, env map[string]string, args ...string) (code int, stdo
 	var out, errb bytes.Buffer
 	code = run(context.Background(), args, &out, &errb, func(k string) string { return env[k] }, environOf(env))
 	return code, out.String(), errb.String()
+}
+
+// terminalEnv is a terminal's environment (this process's, which child processes such as go,
+// git and the linters need: PATH, HOME, Go's caches) without Actions' variables and action
+// inputs, plus extra.
+func terminalEnv(extra map[string]string) map[string]string {
+	env := map[string]string{}
+	for _, kv := range os.Environ() {
+		k, v, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(k, "GITHUB_") && !strings.HasPrefix(k, actions.InputPrefix) {
+			env[k] = v
+		}
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	return env
 }
 
 // environOf lists env as os.Environ does.

@@ -3,7 +3,6 @@ package main
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -21,11 +20,7 @@ const fixtures = "pkg/testreport/testdata"
 func testEnv(t *testing.T, extra map[string]string) (map[string]string, string, string) {
 	root := acttest.RepoRoot(t)
 	dir := t.TempDir()
-	env := map[string]string{}
-	for _, kv := range os.Environ() {
-		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
-	}
+	env := terminalEnv(nil)
 	for k, v := range map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": root,
 		"GITHUB_OUTPUT": filepath.Join(dir, "out"), "GITHUB_STEP_SUMMARY": filepath.Join(dir, "sum"),
 		"FLIGHTLINE_INPUT_REPORT": filepath.Join(dir, "report.json")} {
